@@ -1,0 +1,153 @@
+# Tiaojie - one Makefile for the server, its tests and the local set-up.
+#
+#   make run              install what is missing, build, start the local
+#                         PostgreSQL under .local/, migrate, serve on :8080
+#   make test             the same set-up, then every check and test
+#   make test SANITIZE=1  the same under AddressSanitizer and UBSan
+
+SANITIZE ?= 0
+PKGS     := libmicrohttpd libpq jansson libsodium
+VERSION  := 0.1.0
+PGDIR    := .local/pg
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD    := build/rel
+SANFLAGS :=
+endif
+
+CC       ?= cc
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wconversion -Wformat=2 -Wvla \
+            -Wno-sign-conversion
+CFLAGS   := -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) $(SANFLAGS) \
+            -DTIAOJIE_VERSION='"$(VERSION)"' -Iserver/src -I$(BUILD)/gen
+LDFLAGS  := $(SANFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+# Every source file, listed: nothing is built by accident.
+SRCS := \
+	server/src/api_ops.c \
+	server/src/api_regions.c \
+	server/src/arena.c \
+	server/src/config.c \
+	server/src/db.c \
+	server/src/http.c \
+	server/src/log.c \
+	server/src/metrics.c \
+	server/src/migrate.c \
+	server/src/reply.c \
+	server/src/router.c \
+	server/src/routes.c \
+	server/src/validate.c
+MAIN := server/src/main.c
+UNIT_SRCS := \
+	tests/unit/main.c \
+	tests/unit/test_arena.c \
+	tests/unit/test_config.c \
+	tests/unit/test_reply.c \
+	tests/unit/test_router.c \
+	tests/unit/test_validate.c
+
+MIGRATIONS := $(sort $(wildcard migrations/[0-9][0-9][0-9][0-9]_*.sql))
+SPEC       := api-spec/openapi.yaml
+
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
+MAIN_OBJ  := $(MAIN:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+BIN       := $(BUILD)/tiaojie
+UNIT_BIN  := $(BUILD)/unit-tests
+
+.PHONY: all build deps run test unit api lint format spec-lint compose-check \
+	db-start db-stop psql clean
+
+all: build
+build: $(BIN)
+
+$(BIN): $(OBJS) $(MAIN_OBJ)
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(UNIT_BIN): $(OBJS) $(UNIT_OBJS)
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs check)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -Wno-conversion $(PKG_CFLAGS) $(shell pkg-config --cflags check) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/embedded.c: server/embed.sh $(SPEC) $(MIGRATIONS)
+	@mkdir -p $(dir $@)
+	@echo "  GEN $@"
+	@server/embed.sh $(SPEC) $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
+
+# --- set-up ---------------------------------------------------------------
+
+deps:
+	@tools/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@tools/run.sh $(BIN)
+
+db-start:
+	@tools/pg.sh start $(PGDIR)
+
+db-stop:
+	@tools/pg.sh stop $(PGDIR)
+
+psql:
+	@tools/pg.sh psql $(PGDIR)
+
+# --- checks and tests -------------------------------------------------------
+
+test: deps
+	@$(MAKE) --no-print-directory build $(UNIT_BIN)
+	@$(MAKE) --no-print-directory lint spec-lint compose-check
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory api
+
+unit: $(UNIT_BIN)
+	@echo "== unit tests"
+	@$(UNIT_BIN)
+
+api: $(BIN)
+	@echo "== API tests ($(BIN))"
+	@tools/test-api.sh $(BIN)
+
+C_FILES := $(SRCS) $(MAIN) $(UNIT_SRCS) $(wildcard server/src/*.h tests/unit/*.h)
+
+lint:
+	@echo "== lint: clang-format, cppcheck"
+	@clang-format --dry-run -Werror $(C_FILES)
+	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -Iserver/src $(SRCS) $(MAIN)
+
+format:
+	clang-format -i $(C_FILES)
+
+spec-lint:
+	@echo "== spec: redocly lint"
+	@tools/node_modules/.bin/redocly lint --format=stylish $(SPEC)
+
+compose-check:
+	@echo "== docker-compose config"
+	@docker-compose -f docker-compose.yml config -q
+
+clean:
+	rm -rf build

@@ -1,0 +1,15 @@
+/*
+ * api.h - the route tables of the resource files, collected by routes.c.
+ */
+#ifndef TIAOJIE_API_H
+#define TIAOJIE_API_H
+
+#include "router.h"
+
+extern const struct route ops_routes[];
+extern const struct route regions_routes[];
+
+/* Every table, NULL-terminated, in the order the router tries them. */
+extern const struct route *const api_routes[];
+
+#endif

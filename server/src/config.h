@@ -1,0 +1,48 @@
+/*
+ * config.h - the server's settings, all from environment variables, checked
+ * once at start. A bad value is refused with a message naming the variable.
+ */
+#ifndef TIAOJIE_CONFIG_H
+#define TIAOJIE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+	char listen_host[64]; /* numeric IPv4 or IPv6 address */
+	uint16_t listen_port;
+	char database_url[1024];
+	unsigned workers;  /* HTTP worker threads = DB connections */
+	size_t body_limit; /* bytes of request body */
+	enum log_level log_level;
+	unsigned conn_timeout; /* seconds a connection may idle */
+	unsigned max_connections;
+	unsigned max_per_ip;
+	size_t conn_memory;      /* per-connection buffer: headers and URL */
+	unsigned shutdown_grace; /* seconds to finish requests on stop */
+};
+
+/* One variable, for validation, --help and the README's table. */
+struct config_var {
+	const char *name;
+	const char *fallback; /* NULL: required */
+	const char *help;
+};
+
+extern const struct config_var config_vars[];
+
+/*
+ * Fills c from the variables read through get (getenv in the program, a
+ * table in tests). Returns false with a one-line reason in err otherwise.
+ */
+bool config_load(struct config *c, const char *(*get)(const char *name), char *err, size_t errlen);
+
+const char *config_log_level_name(enum log_level level);
+
+/* Parses "1048576", "64k", "1M" (binary units) into bytes. */
+bool config_parse_size(const char *s, size_t *out);
+
+#endif

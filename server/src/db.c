@@ -1,0 +1,265 @@
+/*
+ * db.c - the connection pool and the statement runner. Connections are
+ * owned by the pool; a request borrows one for its lifetime. Only prepared,
+ * parameterised statements from sql.h are ever sent.
+ */
+#include "db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "http.h"
+#include "log.h"
+#include "reply.h"
+
+#define DB_RETRY_MS 500
+
+#define SQL_ROW(id, group, retry, nparams, text) [id] = { #id, group, retry, nparams, text },
+const struct sql_statement sql_statements[SQL__COUNT] = { SQL_STATEMENTS(SQL_ROW) };
+#undef SQL_ROW
+
+struct db_conn {
+	PGconn *pg;
+	bool busy;
+	bool broken; /* reset before the next statement */
+	struct timespec last_reset;
+};
+
+struct db_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	unsigned size;
+	unsigned in_use;
+	struct db_conn *conns;
+};
+
+PGconn *
+db_connect(const char *url, char *err, size_t errlen)
+{
+	/* Our defaults first: settings in the URL override them. */
+	const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "options",
+		"dbname", NULL };
+	const char *values[] = { "5", "tiaojie", "UTF8",
+		"-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 "
+		"-c client_min_messages=warning",
+		url, NULL };
+	PGconn *pg = PQconnectdbParams(keys, values, 1);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(pg));
+		/* libpq messages end with a newline. */
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+static bool
+prepare_all(PGconn *pg, char *err, size_t errlen)
+{
+	for (int i = 0; i < SQL__COUNT; i++) {
+		const struct sql_statement *s = &sql_statements[i];
+		if (s->group != SQL_SERVE)
+			continue;
+		PGresult *res = PQprepare(pg, s->name, s->text, s->nparams, NULL);
+		bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok) {
+			snprintf(err, errlen, "cannot prepare %s: %s", s->name, PQerrorMessage(pg));
+			err[strcspn(err, "\n")] = '\0';
+		}
+		PQclear(res);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+struct db_pool *
+db_pool_new(const char *url, unsigned size, char *err, size_t errlen)
+{
+	struct db_pool *pool = xcalloc(1, sizeof(*pool));
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+	pool->size = size;
+	pool->conns = xcalloc(size, sizeof(*pool->conns));
+	for (unsigned i = 0; i < size; i++) {
+		struct db_conn *c = &pool->conns[i];
+		c->pg = db_connect(url, err, errlen);
+		if (c->pg == NULL || !prepare_all(c->pg, err, errlen)) {
+			db_pool_free(pool);
+			return NULL;
+		}
+	}
+	return pool;
+}
+
+void
+db_pool_free(struct db_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (unsigned i = 0; i < pool->size; i++)
+		PQfinish(pool->conns[i].pg);
+	free(pool->conns);
+	pthread_cond_destroy(&pool->freed);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+unsigned
+db_pool_size(const struct db_pool *pool)
+{
+	return pool->size;
+}
+
+unsigned
+db_pool_in_use(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	unsigned n = pool->in_use;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
+struct db_conn *
+db_acquire(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		for (unsigned i = 0; i < pool->size; i++) {
+			struct db_conn *c = &pool->conns[i];
+			if (!c->busy) {
+				c->busy = true;
+				pool->in_use++;
+				pthread_mutex_unlock(&pool->lock);
+				return c;
+			}
+		}
+		pthread_cond_wait(&pool->freed, &pool->lock);
+	}
+}
+
+void
+db_release(struct db_pool *pool, struct db_conn *c)
+{
+	if (!c->broken) {
+		PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+			PGresult *res = PQexec(c->pg, "ROLLBACK");
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				c->broken = true;
+			PQclear(res);
+		} else if (ts != PQTRANS_IDLE) {
+			c->broken = true;
+		}
+	}
+	pthread_mutex_lock(&pool->lock);
+	c->busy = false;
+	pool->in_use--;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Resets a broken connection, at most every DB_RETRY_MS. */
+static bool
+revive(struct db_conn *c)
+{
+	if (!c->broken && PQstatus(c->pg) == CONNECTION_OK)
+		return true;
+	c->broken = true;
+	if (c->last_reset.tv_sec != 0 && ms_since(&c->last_reset) < DB_RETRY_MS)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &c->last_reset);
+	PQreset(c->pg);
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return false;
+	char err[256];
+	if (!prepare_all(c->pg, err, sizeof(err))) {
+		log_msg(LOG_ERROR, "database reconnected but %s", err);
+		return false;
+	}
+	c->broken = false;
+	log_msg(LOG_INFO, "database connection restored");
+	return true;
+}
+
+PGresult *
+db_exec(struct db_conn *c, enum sql_id id, const char *const *params)
+{
+	const struct sql_statement *s = &sql_statements[id];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!revive(c))
+			return NULL;
+		bool in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+		PGresult *res = PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
+		if (res != NULL && PQstatus(c->pg) == CONNECTION_OK)
+			return res;
+		PQclear(res);
+		if (!c->broken)
+			log_msg(LOG_WARN, "database connection lost: %s", PQerrorMessage(c->pg));
+		c->broken = true;
+		/* Only a read outside a transaction may run again. */
+		if (!s->retry || in_tx)
+			return NULL;
+		c->last_reset.tv_sec = 0;
+	}
+	return NULL;
+}
+
+static struct db_conn *
+request_conn(struct request *r)
+{
+	if (r->db == NULL)
+		r->db = db_acquire(r->srv->pool);
+	return r->db;
+}
+
+static void
+clear_result(void *res)
+{
+	PQclear(res);
+}
+
+PGresult *
+db_exec_or_reply(struct request *r, enum sql_id id, const char *const *params)
+{
+	PGresult *res = db_exec(request_conn(r), id, params);
+	if (res == NULL) {
+		request_add_header(r, "Retry-After", "1");
+		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+		    "The database is not reachable; try again shortly.");
+		return NULL;
+	}
+	arena_defer(r->arena, clear_result, res);
+	return res;
+}
+
+PGresult *
+db_query_or_reply(struct request *r, enum sql_id id, const char *const *params)
+{
+	PGresult *res = db_exec_or_reply(r, id, params);
+	if (res == NULL)
+		return NULL;
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		log_msg(LOG_ERROR, "request %s: %s failed: SQLSTATE %s: %s", r->id,
+		    sql_statements[id].name, state ? state : "?", PQresultErrorMessage(res));
+		reply_problem(r, 500, PROBLEM_INTERNAL,
+		    "The request could not be completed; it has been logged as %s.", r->id);
+		return NULL;
+	}
+	return res;
+}

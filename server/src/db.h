@@ -1,0 +1,57 @@
+/*
+ * db.h - a fixed pool of libpq connections, one per worker thread, each
+ * with every statement of sql.h prepared. A connection that breaks is reset
+ * (at most every DB_RETRY_MS) and re-prepared; one left inside a
+ * transaction is rolled back when it returns to the pool.
+ */
+#ifndef TIAOJIE_DB_H
+#define TIAOJIE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sql.h"
+
+struct db_pool;
+struct db_conn;
+struct request;
+
+/*
+ * Opens size connections to url. Returns NULL with a reason in err when
+ * the first connection cannot be opened or a statement cannot be prepared.
+ */
+struct db_pool *db_pool_new(const char *url, unsigned size, char *err, size_t errlen);
+void db_pool_free(struct db_pool *pool);
+unsigned db_pool_size(const struct db_pool *pool);
+unsigned db_pool_in_use(struct db_pool *pool);
+
+/* Takes a connection, waiting while all are in use. Never NULL. */
+struct db_conn *db_acquire(struct db_pool *pool);
+/* Gives it back, rolling back a transaction left open. */
+void db_release(struct db_pool *pool, struct db_conn *c);
+
+/*
+ * Runs prepared statement id with text parameters (NULL for SQL NULL).
+ * Returns a result the caller must PQclear(), or NULL when the database
+ * cannot be reached (the connection is then marked for reset). A result
+ * with an error status is returned as is.
+ */
+PGresult *db_exec(struct db_conn *c, enum sql_id id, const char *const *params);
+
+/* Opens one connection with the pool's settings (for the CLI). NULL on error. */
+PGconn *db_connect(const char *url, char *err, size_t errlen);
+
+/*
+ * Runs id for request r on the request's connection (taken from the pool
+ * on first use, returned when the request completes). On success returns
+ * a PGRES_TUPLES_OK or PGRES_COMMAND_OK result freed with the request.
+ * Otherwise replies 503 (database unavailable) or 500 and returns NULL;
+ * a caller that maps SQLSTATEs itself uses db_exec_or_reply().
+ */
+PGresult *db_query_or_reply(struct request *r, enum sql_id id, const char *const *params);
+
+/* As db_query_or_reply, but a statement error is returned, not answered. */
+PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const *params);
+
+#endif

@@ -1,0 +1,438 @@
+/*
+ * http.c - libmicrohttpd glue. The access handler is called once with the
+ * headers, once per piece of body, and once more when the request is
+ * complete; we answer only on that last call, which keeps connections
+ * alive. The completion callback logs the request, counts it and frees
+ * its arena: nothing a request allocates outlives it.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "reply.h"
+
+#define HTTP_PATH_LIMIT  2048 /* bytes of decoded path */
+#define HTTP_QUERY_LIMIT 4096 /* bytes of query keys and values together */
+
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static bool
+request_id_valid(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && strchr("._:-", s[n]) == NULL)
+			return false;
+	return n >= 1 && n <= REQUEST_ID_MAX;
+}
+
+static void
+free_body(void *p)
+{
+	struct request *r = p;
+	free(r->body);
+}
+
+static void
+decref_json(void *p)
+{
+	json_decref(p);
+}
+
+static struct request *
+request_new(struct server *srv, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct arena *a = arena_new();
+	struct request *r = arena_zalloc(a, sizeof(*r));
+	r->srv = srv;
+	r->conn = conn;
+	r->arena = a;
+	r->method = method;
+	r->path = url;
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+
+	const char *given = request_header(r, "X-Request-Id");
+	if (given != NULL && request_id_valid(given)) {
+		strcpy(r->id, given);
+	} else {
+		unsigned char raw[16];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
+	}
+	return r;
+}
+
+const char *
+request_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+request_query(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+request_param(struct request *r, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (unsigned i = 0; i < r->match.nparams; i++) {
+		const struct route_param *p = &r->match.params[i];
+		if (p->name_len == nlen && memcmp(p->name, name, nlen) == 0)
+			return arena_strndup(r->arena, p->value, p->value_len);
+	}
+	return NULL;
+}
+
+void
+request_add_header(struct request *r, const char *name, const char *value)
+{
+	if (r->nheaders == REQUEST_MAX_HEADERS) {
+		log_msg(LOG_ERROR, "request %s: too many response headers", r->id);
+		return;
+	}
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = value;
+	r->nheaders++;
+}
+
+struct query_scan {
+	const char *const *allowed;
+	const char *bad; /* first unknown or repeated key */
+	bool repeated;
+	unsigned long seen;
+	size_t bytes;
+};
+
+static enum MHD_Result
+scan_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct query_scan *q = cls;
+	q->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+	if (q->allowed == NULL || q->bad != NULL)
+		return MHD_YES;
+	for (unsigned i = 0; q->allowed[i]; i++) {
+		if (strcmp(q->allowed[i], key) != 0)
+			continue;
+		if (q->seen & (1ul << i)) {
+			q->bad = key;
+			q->repeated = true;
+		}
+		q->seen |= 1ul << i;
+		return MHD_YES;
+	}
+	q->bad = key;
+	return MHD_YES;
+}
+
+bool
+request_query_known_or_reply(struct request *r, const char *const *allowed)
+{
+	struct query_scan q = { .allowed = allowed };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, scan_query, &q);
+	if (q.bad == NULL)
+		return true;
+	char *key = arena_strdup(r->arena, q.bad);
+	for (char *k = key; *k; k++) /* keep the detail printable */
+		if (!isprint((unsigned char)*k))
+			*k = '?';
+	if (q.repeated)
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+		    "Query parameter '%.64s' is given more than once.", key);
+	else
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "Unknown query parameter '%.64s'.", key);
+	return false;
+}
+
+static bool
+content_type_is_json(const char *ct)
+{
+	if (ct == NULL)
+		return false;
+	size_t n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	const char *rest = ct + n;
+	while (*rest == ' ')
+		rest++;
+	if (*rest == '\0')
+		return true;
+	if (*rest != ';')
+		return false;
+	rest++;
+	while (*rest == ' ')
+		rest++;
+	return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
+}
+
+/* Checks the media type and parses the body of a BODY_JSON route. */
+static bool
+parse_body_or_reply(struct request *r)
+{
+	if (!content_type_is_json(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		reply_problem(r, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+		    "This operation takes a body of type application/json.");
+		return false;
+	}
+	if (r->body_len == 0) {
+		reply_problem(r, 400, PROBLEM_MALFORMED_JSON, "This operation needs a JSON body.");
+		return false;
+	}
+	json_error_t jerr;
+	json_t *doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		reply_problem(r, 400, PROBLEM_MALFORMED_JSON,
+		    "The body is not valid JSON: %s at line %d, column %d.", jerr.text, jerr.line,
+		    jerr.column);
+		return false;
+	}
+	arena_defer(r->arena, decref_json, doc);
+	if (!json_is_object(doc)) {
+		reply_problem(r, 400, PROBLEM_MALFORMED_JSON, "The body must be a JSON object.");
+		return false;
+	}
+	r->json = doc;
+	return true;
+}
+
+/* Deny by default. Until sign-in exists, only public routes are reachable. */
+static bool
+authorize_or_reply(struct request *r)
+{
+	if (r->route->roles & ROLE_PUBLIC)
+		return true;
+	request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tiaojie\"");
+	reply_problem(r, 401, PROBLEM_UNAUTHORIZED, "This operation needs a bearer token.");
+	return false;
+}
+
+static void
+dispatch(struct request *r)
+{
+	struct query_scan q = { 0 };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, scan_query, &q);
+	if (strlen(r->path) > HTTP_PATH_LIMIT || q.bytes > HTTP_QUERY_LIMIT) {
+		reply_problem(r, 414, PROBLEM_URI_TOO_LONG,
+		    "The path may have %d bytes and the query %d at most.", HTTP_PATH_LIMIT,
+		    HTTP_QUERY_LIMIT);
+		return;
+	}
+	switch (router_match(&r->srv->router, r->method, r->path, &r->match)) {
+	case ROUTE_NOT_FOUND:
+		reply_problem(r, 404, PROBLEM_NOT_FOUND, "There is nothing at this path.");
+		return;
+	case ROUTE_METHOD_NOT_ALLOWED:
+		request_add_header(
+		    r, MHD_HTTP_HEADER_ALLOW, arena_strdup(r->arena, r->match.allow));
+		reply_problem(r, 405, PROBLEM_METHOD_NOT_ALLOWED, "This path answers %s only.",
+		    r->match.allow);
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	r->route = r->match.route;
+	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
+		return;
+	if (!authorize_or_reply(r))
+		return;
+	r->route->handler(r);
+	if (!reply_sent(r)) {
+		log_msg(LOG_ERROR, "request %s: %s %s returned without a reply", r->id,
+		    r->route->method, r->route->pattern);
+		reply_problem(r, 500, PROBLEM_INTERNAL,
+		    "The request could not be completed; it has been logged as %s.", r->id);
+	}
+}
+
+/* Takes a piece of body; replies 413 as soon as the limit is passed. */
+static void
+take_body(struct request *r, const char *data, size_t len)
+{
+	size_t limit = r->srv->cfg->body_limit;
+	if (r->body_too_large || reply_sent(r))
+		return;
+	if (r->body_len + len > limit) {
+		r->body_too_large = true;
+		reply_problem(
+		    r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.", limit);
+		return;
+	}
+	if (r->body == NULL)
+		arena_defer(r->arena, free_body, r);
+	if (r->body_len + len + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 1024;
+		while (cap < r->body_len + len + 1)
+			cap *= 2;
+		r->body = xrealloc(r->body, cap);
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct server *srv = cls;
+	struct request *r = *con_cls;
+
+	if (r == NULL) {
+		r = request_new(srv, conn, url, method);
+		*con_cls = r;
+		atomic_fetch_add(&srv->inflight, 1);
+		/* A declared length over the limit is refused before it is sent. */
+		const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (errno != 0 || *end != '\0' || n > srv->cfg->body_limit) {
+				r->body_too_large = true;
+				reply_problem(r, 413, PROBLEM_TOO_LARGE,
+				    "The body may have %zu bytes at most.", srv->cfg->body_limit);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		take_body(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!reply_sent(r))
+		dispatch(r);
+	return MHD_YES;
+}
+
+static void
+on_completed(
+    void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	struct server *srv = cls;
+	struct request *r = *con_cls;
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+
+	double elapsed = seconds_since(&r->started);
+	size_t route = r->route ? r->match.index : (size_t)-1;
+	if (r->status != 0)
+		metrics_observe(srv->metrics, route, r->status, elapsed);
+
+	enum log_level level =
+	    r->status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_WARN : LOG_INFO;
+	if (log_enabled(level)) {
+		json_t *line = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "request_id", r->id,
+		    "method", r->method, "route", r->route ? r->route->pattern : NULL, "status",
+		    (json_int_t)r->status, "duration_us", (json_int_t)(elapsed * 1e6), "bytes",
+		    (json_int_t)r->reply_bytes);
+		json_t *path = json_string(r->path);
+		json_object_set_new(line, "path", path ? path : json_string("(not UTF-8)"));
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			json_object_set_new(line, "aborted", json_true());
+		log_json(level, line);
+	}
+
+	if (r->db != NULL)
+		db_release(srv->pool, r->db);
+	arena_free(r->arena);
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_msg(LOG_WARN, "http: %s", msg);
+}
+
+bool
+http_start(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons(cfg->listen_port) };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->listen_port) };
+	struct sockaddr *addr;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (inet_pton(AF_INET, cfg->listen_host, &v4.sin_addr) == 1) {
+		addr = (struct sockaddr *)&v4;
+	} else {
+		inet_pton(AF_INET6, cfg->listen_host, &v6.sin6_addr);
+		addr = (struct sockaddr *)&v6;
+		flags |= MHD_USE_IPv6;
+	}
+
+	srv->daemon = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, srv,
+	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+	    (unsigned)1, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		log_msg(LOG_ERROR,
+		    "cannot listen on %s port %u (in use, or not an address of this host?)",
+		    cfg->listen_host, cfg->listen_port);
+		return false;
+	}
+	log_msg(LOG_INFO, "listening on %s port %u with %u workers", cfg->listen_host,
+	    cfg->listen_port, cfg->workers);
+	return true;
+}
+
+void
+http_stop(struct server *srv)
+{
+	atomic_store(&srv->stopping, true);
+	MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	unsigned waiting = atomic_load(&srv->inflight);
+	if (waiting > 0)
+		log_msg(LOG_INFO, "finishing %u requests in flight", waiting);
+	while (atomic_load(&srv->inflight) > 0 &&
+	    seconds_since(&start) < (double)srv->cfg->shutdown_grace) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	if (atomic_load(&srv->inflight) > 0)
+		log_msg(LOG_WARN, "grace period over: %u requests cut short",
+		    atomic_load(&srv->inflight));
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+}

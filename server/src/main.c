@@ -1,0 +1,212 @@
+/*
+ * main.c - the tiaojie command: serve, migrate, version. Settings come
+ * from the environment (config.c); a bad one stops the command at once.
+ */
+#include <jansson.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+
+#ifndef TIAOJIE_VERSION
+#define TIAOJIE_VERSION "0.1.0"
+#endif
+
+struct command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* the text after the summary in --help */
+	int (*run)(int argc, char **argv);
+};
+
+static const char *
+env(const char *name)
+{
+	return getenv(name);
+}
+
+static void
+print_variables(FILE *out)
+{
+	fprintf(out, "\nEnvironment:\n");
+	for (const struct config_var *v = config_vars; v->name; v++)
+		fprintf(out, "  %-32s %s (%s%s)\n", v->name, v->help,
+		    v->fallback ? "default " : "required", v->fallback ? v->fallback : "");
+}
+
+/* Loads the configuration or says what is wrong; initialises libraries. */
+static bool
+setup(const char *cmd, struct config *cfg)
+{
+	char err[512];
+	if (!config_load(cfg, env, err, sizeof(err))) {
+		fprintf(stderr, "tiaojie %s: %s\n", cmd, err);
+		return false;
+	}
+	log_set_level(cfg->log_level);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tiaojie %s: libsodium could not be initialised\n", cmd);
+		return false;
+	}
+	return true;
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct config cfg;
+	char err[512];
+	if (!setup("migrate", &cfg))
+		return 2;
+	PGconn *pg = db_connect(cfg.database_url, err, sizeof(err));
+	if (pg == NULL) {
+		fprintf(stderr, "tiaojie migrate: %s\n", err);
+		return 1;
+	}
+	bool ok = migrate_run(pg, err, sizeof(err));
+	PQfinish(pg);
+	if (!ok) {
+		fprintf(stderr, "tiaojie migrate: %s\n", err);
+		return 1;
+	}
+	log_msg(LOG_INFO, "schema is current at version %d", migrate_latest());
+	return 0;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct config cfg;
+	char err[512];
+	if (!setup("serve", &cfg))
+		return 2;
+
+	PGconn *pg = db_connect(cfg.database_url, err, sizeof(err));
+	if (pg == NULL) {
+		fprintf(stderr, "tiaojie serve: %s\n", err);
+		return 1;
+	}
+	enum schema_state state = migrate_check(pg, err, sizeof(err));
+	PQfinish(pg);
+	if (state != SCHEMA_CURRENT) {
+		fprintf(stderr, "tiaojie serve: refusing to start: %s\n", err);
+		return 1;
+	}
+
+	struct server srv = { .cfg = &cfg };
+	srv.pool = db_pool_new(cfg.database_url, cfg.workers, err, sizeof(err));
+	if (srv.pool == NULL) {
+		fprintf(stderr, "tiaojie serve: %s\n", err);
+		return 1;
+	}
+	router_init(&srv.router, api_routes);
+	srv.metrics = metrics_new(srv.router.count);
+
+	/* Workers inherit this mask: only the main thread takes the signals. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int rc = 1;
+	if (http_start(&srv)) {
+		int sig = 0;
+		sigwait(&stop, &sig);
+		log_msg(LOG_INFO, "%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		http_stop(&srv);
+		log_msg(LOG_INFO, "stopped");
+		rc = 0;
+	}
+	metrics_free(srv.metrics);
+	router_free(&srv.router);
+	db_pool_free(srv.pool);
+	return rc;
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("tiaojie %s (schema version %d; libmicrohttpd %s, libpq %d, jansson %s, libsodium "
+	       "%s)\n",
+	    TIAOJIE_VERSION, migrate_latest(), MHD_get_version(), PQlibVersion(),
+	    jansson_version_str(), sodium_version_string());
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "serve", "serve the HTTP API until SIGINT or SIGTERM",
+	    "Checks that the database schema is current (else refuses to start),\n"
+	    "then answers HTTP on TIAOJIE_LISTEN. On SIGINT or SIGTERM it stops\n"
+	    "accepting, finishes requests in flight, and exits 0.\n",
+	    cmd_serve },
+	{ "migrate", "bring the database schema up to date",
+	    "Applies the migrations compiled into this binary that the database\n"
+	    "lacks, in order, each in its own transaction. Refuses to go on when an\n"
+	    "applied migration has changed or the database is newer than the binary.\n"
+	    "Runs started at the same time wait for each other.\n",
+	    cmd_migrate },
+	{ "version", "print the version",
+	    "Prints the version, the schema version and the libraries'.\n", cmd_version },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: tiaojie COMMAND [--help]\n\n"
+	    "Marriage and family dispute mediation service.\n\nCommands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	print_variables(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc, argv);
+	for (const struct command *c = commands; c->name; c++) {
+		if (strcmp(argv[1], c->name) != 0)
+			continue;
+		if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			printf("usage: tiaojie %s\n\n%s.\n\n%s", c->name, c->summary, c->usage);
+			if (c->run != cmd_version)
+				print_variables(stdout);
+			return 0;
+		}
+		if (argc > 2) {
+			fprintf(stderr,
+			    "tiaojie %s: unexpected argument '%s' (see tiaojie %s --help)\n",
+			    c->name, argv[2], c->name);
+			return 2;
+		}
+		return c->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "tiaojie: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

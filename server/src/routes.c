@@ -1,0 +1,10 @@
+/*
+ * routes.c - the table of route tables: one line per resource file.
+ */
+#include "api.h"
+
+const struct route *const api_routes[] = {
+	ops_routes,
+	regions_routes,
+	NULL,
+};

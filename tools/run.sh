@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# run.sh BINARY - what `make run` does after building: start the local
+# PostgreSQL under .local/ (unless DATABASE_URL names another), migrate, and
+# serve until Ctrl-C; then stop the database if this script started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$1
+pgdir=.local/pg
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	if ! tools/pg.sh status "$pgdir"; then
+		trap 'tools/pg.sh stop "$pgdir" && echo "postgresql: stopped"' EXIT
+	fi
+	tools/pg.sh start "$pgdir"
+	DATABASE_URL=$(tools/pg.sh url "$pgdir")
+	export DATABASE_URL
+fi
+
+"$bin" migrate
+echo "tiaojie: serving on http://${TIAOJIE_LISTEN:-127.0.0.1:8080} (Ctrl-C stops)"
+echo "tiaojie: try  curl http://${TIAOJIE_LISTEN:-127.0.0.1:8080}/api/v1/regions"
+# Not exec: the trap above must run when the server has stopped.
+"$bin" serve || status=$?
+exit "${status:-0}"
