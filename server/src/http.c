@@ -122,6 +122,7 @@ struct query_scan {
 	const char *const *allowed;
 	const char *bad; /* first unknown or repeated key */
 	bool repeated;
+	bool no_value;
 	unsigned long seen;
 	size_t bytes;
 };
@@ -131,7 +132,12 @@ scan_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 {
 	(void)kind;
 	struct query_scan *q = cls;
-	q->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+	/* "key=value" and the "&" before it; dispatch() discounts the first. */
+	q->bytes += 1 + strlen(key) + (value ? 1 + strlen(value) : 0);
+	if (value == NULL && q->allowed != NULL && q->bad == NULL) {
+		q->bad = key;
+		q->no_value = true;
+	}
 	if (q->allowed == NULL || q->bad != NULL)
 		return MHD_YES;
 	for (unsigned i = 0; q->allowed[i]; i++) {
@@ -159,7 +165,10 @@ request_query_known_or_reply(struct request *r, const char *const *allowed)
 	for (char *k = key; *k; k++) /* keep the detail printable */
 		if (!isprint((unsigned char)*k))
 			*k = '?';
-	if (q.repeated)
+	if (q.no_value)
+		reply_problem(
+		    r, 400, PROBLEM_BAD_REQUEST, "Query parameter '%.64s' has no value.", key);
+	else if (q.repeated)
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
 		    "Query parameter '%.64s' is given more than once.", key);
 	else
@@ -234,7 +243,7 @@ dispatch(struct request *r)
 {
 	struct query_scan q = { 0 };
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, scan_query, &q);
-	if (strlen(r->path) > HTTP_PATH_LIMIT || q.bytes > HTTP_QUERY_LIMIT) {
+	if (strlen(r->path) > HTTP_PATH_LIMIT || q.bytes > HTTP_QUERY_LIMIT + 1) {
 		reply_problem(r, 414, PROBLEM_URI_TOO_LONG,
 		    "The path may have %d bytes and the query %d at most.", HTTP_PATH_LIMIT,
 		    HTTP_QUERY_LIMIT);
@@ -267,18 +276,22 @@ dispatch(struct request *r)
 	}
 }
 
-/* Takes a piece of body; replies 413 as soon as the limit is passed. */
-static void
+/*
+ * Takes a piece of body. Past the limit the rest is read and dropped, so the
+ * 413 can be sent once the request is complete (libmicrohttpd queues no
+ * response in mid-body); a sender that goes on for as much again is cut
+ * off. Returns false to close the connection.
+ */
+static bool
 take_body(struct request *r, const char *data, size_t len)
 {
 	size_t limit = r->srv->cfg->body_limit;
-	if (r->body_too_large || reply_sent(r))
-		return;
-	if (r->body_len + len > limit) {
+	if (reply_sent(r))
+		return true;
+	if (r->body_too_large || r->body_len + len > limit) {
 		r->body_too_large = true;
-		reply_problem(
-		    r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.", limit);
-		return;
+		r->body_dropped += len;
+		return r->body_dropped <= limit;
 	}
 	if (r->body == NULL)
 		arena_defer(r->arena, free_body, r);
@@ -292,6 +305,7 @@ take_body(struct request *r, const char *data, size_t len)
 	memcpy(r->body + r->body_len, data, len);
 	r->body_len += len;
 	r->body[r->body_len] = '\0';
+	return true;
 }
 
 static enum MHD_Result
@@ -321,11 +335,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		take_body(r, upload_data, *upload_data_size);
+		bool more = take_body(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
-		return MHD_YES;
+		return more ? MHD_YES : MHD_NO;
 	}
-	if (!reply_sent(r))
+	if (reply_sent(r))
+		return MHD_YES;
+	if (r->body_too_large)
+		reply_problem(r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.",
+		    srv->cfg->body_limit);
+	else
 		dispatch(r);
 	return MHD_YES;
 }

@@ -50,7 +50,8 @@ struct request {
 	size_t body_len;
 	size_t body_cap;
 	bool body_too_large;
-	json_t *json; /* the parsed body of a BODY_JSON route */
+	size_t body_dropped; /* bytes read and dropped past the limit */
+	json_t *json;        /* the parsed body of a BODY_JSON route */
 
 	struct db_conn *db; /* checked out on first use */
 
