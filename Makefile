@@ -102,7 +102,7 @@ deps:
 	@tools/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) -s --no-print-directory build
 	@tools/run.sh $(BIN)
 
 db-start:
@@ -117,7 +117,7 @@ psql:
 # --- checks and tests -------------------------------------------------------
 
 test: deps
-	@$(MAKE) --no-print-directory build $(UNIT_BIN)
+	@$(MAKE) -s --no-print-directory build $(UNIT_BIN)
 	@$(MAKE) --no-print-directory lint spec-lint compose-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api

@@ -37,6 +37,17 @@ struct db_pool {
 	struct db_conn *conns;
 };
 
+/* Server notices (a shutdown warning, say) become log lines, not raw stderr. */
+static void
+notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	char line[512];
+	snprintf(line, sizeof(line), "%s", message);
+	line[strcspn(line, "\n")] = '\0';
+	log_msg(LOG_WARN, "database: %s", line);
+}
+
 PGconn *
 db_connect(const char *url, char *err, size_t errlen)
 {
@@ -55,6 +66,7 @@ db_connect(const char *url, char *err, size_t errlen)
 		PQfinish(pg);
 		return NULL;
 	}
+	PQsetNoticeProcessor(pg, notice_to_log, NULL);
 	return pg;
 }
 
@@ -195,6 +207,21 @@ revive(struct db_conn *c)
 	return true;
 }
 
+/*
+ * An error that means the session is gone even if libpq has not noticed
+ * yet: class 08 (connection exception), 57P (the server shutting down), or
+ * an error of libpq's own, which has no SQLSTATE ("server closed the
+ * connection unexpectedly" after a crash).
+ */
+static bool
+connection_lost(const PGresult *res)
+{
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return false;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+}
+
 PGresult *
 db_exec(struct db_conn *c, enum sql_id id, const char *const *params)
 {
@@ -204,7 +231,7 @@ db_exec(struct db_conn *c, enum sql_id id, const char *const *params)
 			return NULL;
 		bool in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
 		PGresult *res = PQexecPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
-		if (res != NULL && PQstatus(c->pg) == CONNECTION_OK)
+		if (res != NULL && PQstatus(c->pg) == CONNECTION_OK && !connection_lost(res))
 			return res;
 		PQclear(res);
 		if (!c->broken)

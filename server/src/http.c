@@ -402,8 +402,13 @@ http_start(struct server *srv)
 	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons(cfg->listen_port) };
 	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->listen_port) };
 	struct sockaddr *addr;
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/*
+	 * poll(), not epoll: with a thread pool on epoll, MHD_quiesce_daemon()
+	 * in 0.9.75 races the workers removing the listening socket from their
+	 * epoll sets and can abort the process ("Failed to remove listen FD
+	 * from epoll set"), which a shutdown must never do.
+	 */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	if (inet_pton(AF_INET, cfg->listen_host, &v4.sin_addr) == 1) {
 		addr = (struct sockaddr *)&v4;
@@ -413,14 +418,21 @@ http_start(struct server *srv)
 		flags |= MHD_USE_IPv6;
 	}
 
+	/* One option per line; the logger first, so that it gets every message. */
+	/* clang-format off */
 	srv->daemon = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, srv,
-	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)cfg->max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-	    (unsigned)1, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_END);
+	/* clang-format on */
 	if (srv->daemon == NULL) {
 		log_msg(LOG_ERROR,
 		    "cannot listen on %s port %u (in use, or not an address of this host?)",
