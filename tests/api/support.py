@@ -163,7 +163,37 @@ class Cluster:
 # --- processes ----------------------------------------------------------------
 
 
-class ServerProcess:
+class LoggedProcess:
+    """A child process whose output goes to self.logpath, ready once it listens on self.port."""
+
+    host = "127.0.0.1"
+
+    def launch(self, argv, env, what, timeout):
+        with open(self.logpath, "wb") as log:
+            self.proc = subprocess.Popen(
+                argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port, self.host):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError(f"{what} did not listen within {timeout} s:\n{self.log()}")
+            time.sleep(0.05)
+        return self
+
+    def log(self):
+        try:
+            return self.logpath.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class ServerProcess(LoggedProcess):
     """One `tiaojie serve` on a free port; its output goes to a file."""
 
     def __init__(self, database_url, logdir, host="127.0.0.1", **settings):
@@ -177,32 +207,7 @@ class ServerProcess:
         self.returncode = None
 
     def start(self, timeout=30):
-        with open(self.logpath, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(binary_path()), "serve"],
-                env=self.env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port, self.host):
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"tiaojie serve exited with {self.proc.returncode}:\n{self.log()}"
-                )
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                raise RuntimeError(f"tiaojie serve did not listen within {timeout} s:\n{self.log()}")
-            time.sleep(0.05)
-        return self
-
-    def log(self):
-        try:
-            return self.logpath.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return self.launch([str(binary_path()), "serve"], self.env, "tiaojie serve", timeout)
 
     def log_lines(self):
         return self.log().splitlines()
@@ -213,9 +218,6 @@ class ServerProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{needle!r} not logged within {timeout} s:\n{self.log()[-3000:]}")
             time.sleep(0.02)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def send(self, sig):
         self.proc.send_signal(sig)
@@ -257,7 +259,7 @@ class ServerProcess:
         return found
 
 
-class PrismProxy:
+class PrismProxy(LoggedProcess):
     """The validating proxy in front of a server."""
 
     def __init__(self, upstream_port, logdir):
@@ -267,42 +269,9 @@ class PrismProxy:
         self.proc = None
 
     def start(self, timeout=60):
-        with open(self.logpath, "wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(PRISM),
-                    "proxy",
-                    str(SPEC),
-                    f"http://127.0.0.1:{self.upstream}",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=ROOT,
-                env=clean_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"prism exited with {self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                raise RuntimeError(f"prism did not listen within {timeout} s:\n{self.log()}")
-            time.sleep(0.05)
-        return self
-
-    def log(self):
-        try:
-            return self.logpath.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        argv = [str(PRISM), "proxy", str(SPEC), f"http://127.0.0.1:{self.upstream}",
+                "--host", "127.0.0.1", "--port", str(self.port)]
+        return self.launch(argv, clean_env(), "prism", timeout)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
