@@ -30,9 +30,14 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # Every source file, listed: nothing is built by accident.
 SRCS := \
+	server/src/api_audit.c \
 	server/src/api_ops.c \
 	server/src/api_regions.c \
+	server/src/api_sessions.c \
+	server/src/api_users.c \
 	server/src/arena.c \
+	server/src/audit.c \
+	server/src/auth.c \
 	server/src/config.c \
 	server/src/db.c \
 	server/src/http.c \

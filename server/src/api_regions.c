@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "arena.h"
+#include "audit.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -149,7 +150,7 @@ regions_create(struct request *r)
 	if (!region_input_or_reply(r, &in))
 		return;
 	const char *params[] = { in.code, in.name, in.level, in.parent };
-	PGresult *res = db_exec_or_reply(r, SQL_REGION_INSERT, params);
+	PGresult *res = audit_exec_or_reply(r, SQL_REGION_INSERT, params, 4);
 	if (res == NULL)
 		return;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -31,6 +31,15 @@ const struct config_var config_vars[] = {
 	    "buffer per connection for the request line and headers (16k-1M)" },
 	{ "TIAOJIE_SHUTDOWN_GRACE", "10",
 	    "seconds to finish requests in flight on SIGTERM/SIGINT (0-300)" },
+	{ "TIAOJIE_SESSION_IDLE", "1800",
+	    "seconds a sign-in session may go unused before it ends (2-86400)" },
+	{ "TIAOJIE_SESSION_MAX", "43200", "seconds a sign-in session lasts at most (2-604800)" },
+	{ "TIAOJIE_LOGIN_MAX_FAILURES", "10",
+	    "failed sign-ins per account or address before a lockout (1-1000)" },
+	{ "TIAOJIE_LOGIN_WINDOW", "900",
+	    "seconds over which failed sign-ins count; also the lockout (1-86400)" },
+	{ "TIAOJIE_HASH_CONCURRENCY", "2",
+	    "password hashes (64 MiB each) computed at once (1-64)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -206,6 +215,14 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 	    !get_size(
 		get, "TIAOJIE_CONN_MEMORY", 16 * 1024, 1024 * 1024, &c->conn_memory, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_SHUTDOWN_GRACE", 0, 300, &c->shutdown_grace, err, errlen))
+		return false;
+
+	if (!get_uint(get, "TIAOJIE_SESSION_IDLE", 2, 86400, &c->session_idle, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_SESSION_MAX", 2, 604800, &c->session_max, err, errlen) ||
+	    !get_uint(
+		get, "TIAOJIE_LOGIN_MAX_FAILURES", 1, 1000, &c->login_max_failures, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_LOGIN_WINDOW", 1, 86400, &c->login_window, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_HASH_CONCURRENCY", 1, 64, &c->hash_slots, err, errlen))
 		return false;
 
 	if (c->max_connections < c->workers)

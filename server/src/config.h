@@ -21,8 +21,13 @@ struct config {
 	unsigned conn_timeout; /* seconds a connection may idle */
 	unsigned max_connections;
 	unsigned max_per_ip;
-	size_t conn_memory;      /* per-connection buffer: headers and URL */
-	unsigned shutdown_grace; /* seconds to finish requests on stop */
+	size_t conn_memory;          /* per-connection buffer: headers and URL */
+	unsigned shutdown_grace;     /* seconds to finish requests on stop */
+	unsigned session_idle;       /* seconds a session may go unused */
+	unsigned session_max;        /* seconds a session lasts at most */
+	unsigned login_max_failures; /* failed sign-ins before a lockout */
+	unsigned login_window;       /* seconds over which failures count */
+	unsigned hash_slots;         /* password hashes run at once */
 };
 
 /* One variable, for validation, --help and the README's table. */

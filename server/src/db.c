@@ -56,7 +56,7 @@ db_connect(const char *url, char *err, size_t errlen)
 		"dbname", NULL };
 	const char *values[] = { "5", "tiaojie", "UTF8",
 		"-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 "
-		"-c client_min_messages=warning",
+		"-c client_min_messages=warning -c TimeZone=UTC",
 		url, NULL };
 	PGconn *pg = PQconnectdbParams(keys, values, 1);
 	if (PQstatus(pg) != CONNECTION_OK) {
@@ -73,6 +73,16 @@ db_connect(const char *url, char *err, size_t errlen)
 static bool
 prepare_all(PGconn *pg, char *err, size_t errlen)
 {
+	PGresult *role = PQexec(pg, SQL_SET_ROLE);
+	bool role_ok = PQresultStatus(role) == PGRES_COMMAND_OK;
+	if (!role_ok) {
+		snprintf(err, errlen, "cannot take the server's database role (%s): %s",
+		    SQL_SET_ROLE, PQerrorMessage(pg));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(role);
+	if (!role_ok)
+		return false;
 	for (int i = 0; i < SQL__COUNT; i++) {
 		const struct sql_statement *s = &sql_statements[i];
 		if (s->group != SQL_SERVE)
@@ -245,8 +255,8 @@ db_exec(struct db_conn *c, enum sql_id id, const char *const *params)
 	return NULL;
 }
 
-static struct db_conn *
-request_conn(struct request *r)
+struct db_conn *
+db_request_conn(struct request *r)
 {
 	if (r->db == NULL)
 		r->db = db_acquire(r->srv->pool);
@@ -262,7 +272,7 @@ clear_result(void *res)
 PGresult *
 db_exec_or_reply(struct request *r, enum sql_id id, const char *const *params)
 {
-	PGresult *res = db_exec(request_conn(r), id, params);
+	PGresult *res = db_exec(db_request_conn(r), id, params);
 	if (res == NULL) {
 		request_add_header(r, "Retry-After", "1");
 		reply_problem(r, 503, PROBLEM_UNAVAILABLE,

@@ -51,6 +51,9 @@ PGconn *db_connect(const char *url, char *err, size_t errlen);
  */
 PGresult *db_query_or_reply(struct request *r, enum sql_id id, const char *const *params);
 
+/* The request's connection, taken from the pool on first use. */
+struct db_conn *db_request_conn(struct request *r);
+
 /* As db_query_or_reply, but a statement error is returned, not answered. */
 PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const *params);
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "audit.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -70,6 +72,20 @@ request_new(struct server *srv, struct MHD_Connection *conn, const char *url, co
 	r->method = method;
 	r->path = url;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
+
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+			    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			    r->client_addr, sizeof(r->client_addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+			    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			    r->client_addr, sizeof(r->client_addr));
+	}
 
 	const char *given = request_header(r, "X-Request-Id");
 	if (given != NULL && request_id_valid(given)) {
@@ -227,14 +243,30 @@ parse_body_or_reply(struct request *r)
 	return true;
 }
 
-/* Deny by default. Until sign-in exists, only public routes are reachable. */
+/*
+ * Deny by default: a route admits the roles it names. An anonymous caller
+ * gets 401, a signed-in one outside those roles 403; both are audited.
+ */
 static bool
 authorize_or_reply(struct request *r)
 {
 	if (r->route->roles & ROLE_PUBLIC)
 		return true;
-	request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tiaojie\"");
-	reply_problem(r, 401, PROBLEM_UNAUTHORIZED, "This operation needs a bearer token.");
+	if (request_query(r, "access_token") != NULL || request_query(r, "token") != NULL) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+		    "Credentials are not accepted in the URL; send them in the Authorization "
+		    "header.");
+		return false;
+	}
+	if (!auth_authenticate_or_reply(r)) {
+		if (r->status == 401)
+			audit_refusal(r, 401);
+		return false;
+	}
+	if (r->who.role_bit & r->route->roles)
+		return true;
+	audit_refusal(r, 403);
+	reply_problem(r, 403, PROBLEM_FORBIDDEN, "The role %s may not do this.", r->who.role);
 	return false;
 }
 

@@ -7,6 +7,8 @@
 #define TIAOJIE_HTTP_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -29,6 +31,27 @@ struct server {
 	struct metrics *metrics;
 	atomic_uint inflight; /* requests begun and not completed */
 	atomic_bool stopping;
+	sem_t hash_slots;     /* password hashes that may run at once */
+	char dummy_hash[128]; /* verified for unknown users: the same cost */
+	pthread_t sealer;     /* seals the audit trail into its hash chain */
+	bool sealer_running;
+	pthread_mutex_t sealer_lock;
+	pthread_cond_t sealer_wake;
+};
+
+/* Who is calling, once authenticated (see auth.c). */
+enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_API_TOKEN };
+
+struct principal {
+	enum auth_kind kind;
+	long long user_id;
+	char user_id_text[24];
+	char username[65];
+	char role[16];           /* "admin", "federation", ... */
+	unsigned role_bit;       /* ROLE_ADMIN, ... */
+	char region_code[16];    /* empty when the role has no region scope */
+	long long credential_id; /* session or API token id */
+	char expires_at[48];     /* RFC 3339; empty when it never expires */
 };
 
 #define REQUEST_ID_MAX      64
@@ -53,7 +76,9 @@ struct request {
 	size_t body_dropped; /* bytes read and dropped past the limit */
 	json_t *json;        /* the parsed body of a BODY_JSON route */
 
-	struct db_conn *db; /* checked out on first use */
+	struct db_conn *db;   /* checked out on first use */
+	struct principal who; /* kind AUTH_NONE until authenticated */
+	char client_addr[48]; /* the peer's address, numeric */
 
 	unsigned status; /* 0 until a reply is queued */
 	size_t reply_bytes;

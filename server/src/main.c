@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -27,6 +31,7 @@ struct command {
 	const char *summary;
 	const char *usage; /* the text after the summary in --help */
 	int (*run)(int argc, char **argv);
+	bool takes_args;
 };
 
 static const char *
@@ -113,6 +118,12 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tiaojie serve: %s\n", err);
 		return 1;
 	}
+	if (!auth_init(&srv)) {
+		fprintf(
+		    stderr, "tiaojie serve: cannot prepare password hashing (out of memory?)\n");
+		db_pool_free(srv.pool);
+		return 1;
+	}
 	router_init(&srv.router, api_routes);
 	srv.metrics = metrics_new(srv.router.count);
 
@@ -125,7 +136,8 @@ cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = 1;
-	if (http_start(&srv)) {
+	bool sealing = audit_sealer_start(&srv);
+	if (sealing && http_start(&srv)) {
 		int sig = 0;
 		sigwait(&stop, &sig);
 		log_msg(LOG_INFO, "%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -133,10 +145,133 @@ cmd_serve(int argc, char **argv)
 		log_msg(LOG_INFO, "stopped");
 		rc = 0;
 	}
+	if (sealing)
+		audit_sealer_stop(&srv);
 	metrics_free(srv.metrics);
 	router_free(&srv.router);
+	auth_free(&srv);
 	db_pool_free(srv.pool);
 	return rc;
+}
+
+/* Reads one line from stdin, without echo on a terminal. Caller frees. */
+static char *
+read_password(void)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		fprintf(stderr, "password (12 to 128 characters): ");
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	const char *role = NULL, *name = NULL, *region = NULL, *username = NULL;
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		goto usage;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc)
+			region = argv[++i];
+		else if (argv[i][0] != '-' && username == NULL)
+			username = argv[i];
+		else
+			goto usage;
+	}
+	if (role == NULL || username == NULL)
+		goto usage;
+
+	struct config cfg;
+	char err[512];
+	if (!setup("user", &cfg))
+		return 2;
+	char *password = read_password();
+	if (password == NULL || !auth_password_valid(password)) {
+		fprintf(stderr,
+		    "tiaojie user add: the password (one line on standard input) must "
+		    "have 12 to 128 characters\n");
+		free(password);
+		return 2;
+	}
+	char hash[crypto_pwhash_STRBYTES];
+	bool hashed = auth_hash_password(NULL, password, hash);
+	sodium_memzero(password, strlen(password));
+	free(password);
+	if (!hashed) {
+		fprintf(stderr, "tiaojie user add: cannot hash the password (out of memory?)\n");
+		return 1;
+	}
+	struct db_pool *pool = db_pool_new(cfg.database_url, 1, err, sizeof(err));
+	if (pool == NULL) {
+		fprintf(stderr, "tiaojie user add: %s\n", err);
+		return 1;
+	}
+	/* The entry names no actor: the command line is not a signed-in user. */
+	const char *params[] = { NULL, NULL, NULL, "command-line", NULL, "bootstrap", username,
+		name ? name : username, role, region, hash };
+	struct db_conn *c = db_acquire(pool);
+	PGresult *res = db_exec(c, SQL_USER_CREATE, params);
+	int rc = 0;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tiaojie user add: %s\n",
+		    res ? PQresultErrorMessage(res) : "the database is not reachable");
+		rc = 1;
+	} else {
+		printf("user %s (%s) created with id %s\n", username, role, PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	db_release(pool, c);
+	db_pool_free(pool);
+	return rc;
+usage:
+	fprintf(stderr,
+	    "usage: tiaojie user add --role ROLE [--name DISPLAY_NAME] "
+	    "[--region CODE] USERNAME < password\n");
+	return 2;
+}
+
+static int
+cmd_audit(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "usage: tiaojie audit verify\n");
+		return 2;
+	}
+	struct config cfg;
+	char err[512];
+	if (!setup("audit", &cfg))
+		return 2;
+	PGconn *pg = db_connect(cfg.database_url, err, sizeof(err));
+	if (pg == NULL) {
+		fprintf(stderr, "tiaojie audit verify: %s\n", err);
+		return 2;
+	}
+	int rc = audit_verify_print(pg, stdout);
+	if (rc < 0)
+		fprintf(stderr, "tiaojie audit verify: %s", PQerrorMessage(pg));
+	PQfinish(pg);
+	return rc < 0 ? 2 : rc;
 }
 
 static int
@@ -156,16 +291,29 @@ static const struct command commands[] = {
 	    "Checks that the database schema is current (else refuses to start),\n"
 	    "then answers HTTP on TIAOJIE_LISTEN. On SIGINT or SIGTERM it stops\n"
 	    "accepting, finishes requests in flight, and exits 0.\n",
-	    cmd_serve },
+	    cmd_serve, false },
 	{ "migrate", "bring the database schema up to date",
 	    "Applies the migrations compiled into this binary that the database\n"
 	    "lacks, in order, each in its own transaction. Refuses to go on when an\n"
 	    "applied migration has changed or the database is newer than the binary.\n"
 	    "Runs started at the same time wait for each other.\n",
-	    cmd_migrate },
+	    cmd_migrate, false },
 	{ "version", "print the version",
-	    "Prints the version, the schema version and the libraries'.\n", cmd_version },
-	{ NULL, NULL, NULL, NULL },
+	    "Prints the version, the schema version and the libraries'.\n", cmd_version, false },
+	{ "user", "add a user: user add --role ROLE [--name NAME] [--region CODE] USERNAME",
+	    "Creates a user, reading the password (12 to 128 characters) as one line\n"
+	    "from standard input, without echo on a terminal. This is how the first\n"
+	    "administrator of a new installation is made:\n\n"
+	    "  tiaojie user add --role admin --name 'Administrator' admin\n\n"
+	    "ROLE is admin, federation, mediator or hotline; federation staff need\n"
+	    "--region with their county or city code. Exit status 0 when created.\n",
+	    cmd_user, true },
+	{ "audit", "check the audit trail: audit verify",
+	    "Seals pending audit entries into the hash chain, then checks the whole\n"
+	    "chain: an entry changed or deleted after it was written is reported\n"
+	    "with its position. Exit status 0 when whole, 1 when broken, 2 on error.\n",
+	    cmd_audit, true },
+	{ NULL, NULL, NULL, NULL, false },
 };
 
 static void
@@ -198,7 +346,7 @@ main(int argc, char **argv)
 				print_variables(stdout);
 			return 0;
 		}
-		if (argc > 2) {
+		if (argc > 2 && !c->takes_args) {
 			fprintf(stderr,
 			    "tiaojie %s: unexpected argument '%s' (see tiaojie %s --help)\n",
 			    c->name, argv[2], c->name);

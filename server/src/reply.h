@@ -18,6 +18,8 @@ struct request;
 #define PROBLEM_VALIDATION             "validation"
 #define PROBLEM_UNAUTHORIZED           "unauthorized"
 #define PROBLEM_FORBIDDEN              "forbidden"
+#define PROBLEM_INVALID_CREDENTIALS    "invalid-credentials"
+#define PROBLEM_TOO_MANY_REQUESTS      "too-many-requests"
 #define PROBLEM_NOT_FOUND              "not-found"
 #define PROBLEM_METHOD_NOT_ALLOWED     "method-not-allowed"
 #define PROBLEM_CONFLICT               "conflict"

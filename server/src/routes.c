@@ -6,5 +6,8 @@
 const struct route *const api_routes[] = {
 	ops_routes,
 	regions_routes,
+	sessions_routes,
+	users_routes,
+	audit_routes,
 	NULL,
 };

@@ -10,6 +10,42 @@
 
 #include <stdbool.h>
 
+/*
+ * Run on each pooled connection before anything else: the server's
+ * statements run with the rights of tiaojie_app (see 0002_identity.sql),
+ * which cannot change or delete audit entries. Not preparable, so sent
+ * as is.
+ */
+#define SQL_SET_ROLE "SET ROLE tiaojie_app"
+
+/* RFC 3339 text of a timestamptz (sessions run with TimeZone UTC). */
+#define SQL_TS(x) "(to_json(" x ")#>>'{}')"
+
+/* A user as the API shows it (never the password hash). */
+#define SQL_USER_JSON(u)                                                                           \
+	"json_build_object('id', " u ".id, 'username', " u ".username, 'display_name', " u         \
+	".display_name, 'role', " u ".role, 'region_code', " u ".region_code, 'active', " u        \
+	".active, 'created_at', " u ".created_at, 'updated_at', " u ".updated_at)"
+
+#define SQL_TOKEN_JSON(t)                                                                          \
+	"json_build_object('id', " t ".id, 'user_id', " t ".user_id, 'name', " t                   \
+	".name, 'created_at', " t ".created_at, 'expires_at', " t                                  \
+	".expires_at, 'last_used_at', " t ".last_used_at, 'revoked_at', " t ".revoked_at)"
+
+/*
+ * Audited statements take the audit context as their first six
+ * parameters (see audit_context()): actor id, actor username, actor role,
+ * request id, client address, stated purpose. SQL_AUDIT_FROM appends the
+ * entry for each row of from.
+ */
+#define SQL_AUDIT_COLUMNS                                                                          \
+	"audit_log (actor_id, actor_username, actor_role, request_id, client_addr, purpose, "      \
+	"action, object_type, object_id, status)"
+#define SQL_AUDIT_FROM(action, type, id_expr, status, from)                                        \
+	"INSERT INTO " SQL_AUDIT_COLUMNS                                                           \
+	" SELECT $1::bigint, $2, $3::user_role, $4, $5::inet, $6, '" action "', '" type            \
+	"', " id_expr ", " status " FROM " from
+
 #define SQL_STATEMENTS(X)                                                                          \
 	X(SQL_MIGRATE_LOCK, SQL_MIGRATE, false, 1, "SELECT pg_advisory_lock($1::bigint)")          \
 	X(SQL_MIGRATE_UNLOCK, SQL_MIGRATE, false, 1, "SELECT pg_advisory_unlock($1::bigint)")      \
@@ -52,10 +88,146 @@
 	    "  ORDER BY c.code) FROM regions c WHERE c.parent_code = r.code),"                     \
 	    "  '[]'))::text"                                                                       \
 	    " FROM regions r WHERE r.code = $1")                                                   \
-	X(SQL_REGION_INSERT, SQL_SERVE, false, 4,                                                  \
-	    "INSERT INTO regions (code, name, level, parent_code)"                                 \
-	    " VALUES ($1, $2, $3::region_level, $4)"                                               \
-	    " RETURNING code, name, level, parent_code")
+	X(SQL_AUDIT, SQL_SERVE, false, 10,                                                         \
+	    "INSERT INTO " SQL_AUDIT_COLUMNS                                                       \
+	    " VALUES ($1::bigint, $2, $3::user_role, $4, $5::inet,"                                \
+	    " $6, $7, $8, $9, $10::integer)")                                                      \
+	X(SQL_AUDIT_SEAL, SQL_SERVE, false, 1, "SELECT audit_seal($1::integer)")                   \
+	X(SQL_AUDIT_VERIFY, SQL_SERVE, true, 1,                                                    \
+	    "SELECT seq, id, problem FROM audit_verify($1::integer)")                              \
+	X(SQL_AUDIT_COUNTS, SQL_SERVE, true, 0,                                                    \
+	    "SELECT count(seq), count(*) - count(seq) FROM audit_log")                             \
+	X(SQL_AUDIT_LIST, SQL_SERVE, true, 7,                                                      \
+	    "WITH page AS (SELECT * FROM audit_log"                                                \
+	    " WHERE ($1::text IS NULL OR object_type = $1) AND ($2::text IS NULL OR object_id = "  \
+	    "$2)"                                                                                  \
+	    " AND ($3::bigint IS NULL OR actor_id = $3)"                                           \
+	    " AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)"  \
+	    " AND ($6::bigint IS NULL OR id < $6) ORDER BY id DESC LIMIT $7::integer + 1),"        \
+	    " shown AS (SELECT * FROM page ORDER BY id DESC LIMIT $7)"                             \
+	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(json_build_object("      \
+	    " 'id', a.id, 'seq', a.seq, 'at', a.at, 'actor_id', a.actor_id,"                       \
+	    " 'actor_username', a.actor_username, 'actor_role', a.actor_role, 'action', a.action," \
+	    " 'object_type', a.object_type, 'object_id', a.object_id, 'fields', a.fields,"         \
+	    " 'purpose', a.purpose, 'request_id', a.request_id, 'client_addr', "                   \
+	    "host(a.client_addr),"                                                                 \
+	    " 'status', a.status, 'hash', encode(a.hash, 'hex'), 'prev_hash', "                    \
+	    "encode(a.prev_hash, 'hex'))"                                                          \
+	    " ORDER BY a.id DESC) FROM shown a), '[]'),"                                           \
+	    " 'next_after', CASE WHEN (SELECT count(*) FROM page) > $7 THEN (SELECT min(id) FROM " \
+	    "shown) END)::text")                                                                   \
+	X(SQL_AUTH_SESSION, SQL_SERVE, true, 3,                                                    \
+	    "WITH s AS (SELECT id, user_id, expires_at, last_used_at FROM sessions"                \
+	    " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL AND expires_at > now()"    \
+	    " AND last_used_at > now() - make_interval(secs => $2::integer)),"                     \
+	    " touch AS (UPDATE sessions t SET last_used_at = now() FROM s WHERE t.id = s.id"       \
+	    " AND s.last_used_at < now() - make_interval(secs => $3::integer))"                    \
+	    " SELECT u.id, u.username, u.role, u.region_code, s.id, " SQL_TS(                      \
+		"s.expires_at") " FROM s JOIN users u ON u.id = s.user_id WHERE u.active")         \
+	X(SQL_AUTH_API_TOKEN, SQL_SERVE, true, 1,                                                  \
+	    "WITH t AS (SELECT id, user_id, expires_at, last_used_at FROM api_tokens"              \
+	    " WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL"                         \
+	    " AND (expires_at IS NULL OR expires_at > now())),"                                    \
+	    " touch AS (UPDATE api_tokens k SET last_used_at = now() FROM t WHERE k.id = t.id"     \
+	    " AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'))"     \
+	    " SELECT u.id, u.username, u.role, u.region_code, t.id, " SQL_TS(                      \
+		"t.expires_at") " FROM t JOIN users u ON u.id = t.user_id WHERE u.active")         \
+	X(SQL_LOGIN_THROTTLE, SQL_SERVE, true, 4,                                                  \
+	    "SELECT COALESCE(max(wait), 0)::integer FROM (SELECT CASE WHEN count(*) >= $3"         \
+	    " THEN ceil(extract(epoch FROM min(at) + make_interval(secs => $4::integer) - "        \
+	    "now())) END AS wait"                                                                  \
+	    " FROM (SELECT key, at, row_number() OVER (PARTITION BY key ORDER BY at DESC) AS n"    \
+	    " FROM login_failures WHERE key IN ($1, $2)"                                           \
+	    " AND at > now() - make_interval(secs => $4::integer)) f WHERE n <= $3 GROUP BY key) " \
+	    "w")                                                                                   \
+	X(SQL_LOGIN_USER, SQL_SERVE, true, 1,                                                      \
+	    "SELECT id, username, role, region_code, active, password_hash, " SQL_USER_JSON(       \
+		"u") "::text FROM users u WHERE username = $1")                                    \
+	X(SQL_LOGIN_FAILED, SQL_SERVE, false, 9,                                                   \
+	    "WITH f AS (INSERT INTO login_failures (key) VALUES ($7), ($8))"                       \
+	    " INSERT INTO " SQL_AUDIT_COLUMNS " VALUES ($1::bigint, $2, $3::user_role, $4,"        \
+	    " $5::inet, $6, 'session.create', 'user', $9, 401)")                                   \
+	X(SQL_USER_REHASH, SQL_SERVE, false, 2,                                                    \
+	    "UPDATE users SET password_hash = $2 WHERE id = $1")                                   \
+	X(SQL_SESSION_CREATE, SQL_SERVE, false, 10,                                                \
+	    "WITH s AS (INSERT INTO sessions (token_hash, user_id, expires_at)"                    \
+	    " VALUES (decode($7, 'hex'), $8, now() + make_interval(secs => $9::integer))"          \
+	    " RETURNING id, expires_at),"                                                          \
+	    " c AS (DELETE FROM login_failures WHERE key = $10),"                                  \
+	    " a AS (" SQL_AUDIT_FROM("session.create", "session", "s.id::text", "201",             \
+		"s") ")"                                                                           \
+		     " SELECT " SQL_TS("s.expires_at") " FROM s")                                  \
+	X(SQL_SESSION_END, SQL_SERVE, false, 7,                                                    \
+	    "WITH e AS (UPDATE sessions SET ended_at = now() WHERE id = $7 AND ended_at IS NULL"   \
+	    " RETURNING id),"                                                                      \
+	    " a AS (" SQL_AUDIT_FROM(                                                              \
+		"session.delete", "session", "e.id::text", "204", "e") ")"                         \
+								       " SELECT id FROM e")        \
+	X(SQL_USER_GET, SQL_SERVE, true, 1,                                                        \
+	    "SELECT " SQL_USER_JSON("u") "::text FROM users u WHERE id = $1")                      \
+	X(SQL_USERS_LIST, SQL_SERVE, true, 4,                                                      \
+	    "WITH page AS (SELECT * FROM users WHERE ($1::user_role IS NULL OR role = $1)"         \
+	    " AND ($2::boolean IS NULL OR active = $2) AND ($3::bigint IS NULL OR id > $3)"        \
+	    " ORDER BY id LIMIT $4::integer + 1),"                                                 \
+	    " shown AS (SELECT * FROM page ORDER BY id LIMIT $4)"                                  \
+	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(" SQL_USER_JSON(         \
+		"s") " ORDER BY s.id) FROM shown s), '[]'), 'next_after', CASE WHEN"               \
+		     " (SELECT count(*) FROM page) > $4 THEN (SELECT max(id) FROM shown) "         \
+		     "END)::text")                                                                 \
+	X(SQL_USER_CREATE, SQL_SERVE, false, 11,                                                   \
+	    "WITH u AS (INSERT INTO users (username, display_name, role, region_code, "            \
+	    "password_hash)"                                                                       \
+	    " VALUES ($7, $8, $9::user_role, $10, $11) RETURNING *),"                              \
+	    " a AS (" SQL_AUDIT_FROM("user.create", "user", "u.id::text", "201",                   \
+		"u") ")"                                                                           \
+		     " SELECT u.id, " SQL_USER_JSON("u") "::text FROM u")                          \
+	X(SQL_USER_UPDATE, SQL_SERVE, false, 12,                                                   \
+	    "WITH u AS (UPDATE users SET display_name = COALESCE($8, display_name),"               \
+	    " role = COALESCE($9::user_role, role),"                                               \
+	    " region_code = CASE WHEN $10::boolean THEN $11 ELSE region_code END,"                 \
+	    " active = COALESCE($12::boolean, active), updated_at = now()"                         \
+	    " WHERE id = $7 RETURNING *),"                                                         \
+	    " e AS (UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL"                   \
+	    " AND user_id IN (SELECT id FROM u WHERE NOT active)),"                                \
+	    " t AS (UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL"             \
+	    " AND user_id IN (SELECT id FROM u WHERE NOT active)),"                                \
+	    " a AS (" SQL_AUDIT_FROM("user.update", "user", "u.id::text", "200",                   \
+		"u") ")"                                                                           \
+		     " SELECT " SQL_USER_JSON("u") "::text FROM u")                                \
+	X(SQL_USER_PASSWORD, SQL_SERVE, false, 8,                                                  \
+	    "WITH u AS (UPDATE users SET password_hash = $8, updated_at = now() WHERE id = $7"     \
+	    " RETURNING id),"                                                                      \
+	    " e AS (UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL"                   \
+	    " AND user_id IN (SELECT id FROM u)),"                                                 \
+	    " a AS (" SQL_AUDIT_FROM(                                                              \
+		"user.password", "user", "u.id::text", "204", "u") ")"                             \
+								   " SELECT id FROM u")            \
+	X(SQL_TOKEN_CREATE, SQL_SERVE, false, 11,                                                  \
+	    "WITH k AS (INSERT INTO api_tokens (token_hash, user_id, name, created_by, "           \
+	    "expires_at)"                                                                          \
+	    " SELECT decode($10, 'hex'), u.id, $8, $11, $9::timestamptz FROM users u WHERE u.id "  \
+	    "= $7"                                                                                 \
+	    " RETURNING *),"                                                                       \
+	    " a AS (" SQL_AUDIT_FROM("token.create", "api_token", "k.id::text", "201",             \
+		"k") ")"                                                                           \
+		     " SELECT " SQL_TOKEN_JSON("k") "::text FROM k")                               \
+	X(SQL_TOKENS_LIST, SQL_SERVE, true, 1,                                                     \
+	    "SELECT json_build_object('items', COALESCE(json_agg(" SQL_TOKEN_JSON(                 \
+		"t") " ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]'))::text"               \
+		     " FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id WHERE u.id = $1 "   \
+		     "GROUP BY u.id")                                                              \
+	X(SQL_TOKEN_REVOKE, SQL_SERVE, false, 7,                                                   \
+	    "WITH k AS (UPDATE api_tokens SET revoked_at = now() WHERE id = $7"                    \
+	    " AND revoked_at IS NULL RETURNING id),"                                               \
+	    " a AS (" SQL_AUDIT_FROM(                                                              \
+		"token.revoke", "api_token", "k.id::text", "204", "k") ")"                         \
+								       " SELECT id FROM k")        \
+	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
+	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
+	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \
+	    " a AS (" SQL_AUDIT_FROM("region.create", "region", "r.code", "201",                   \
+		"r") ")"                                                                           \
+		     " SELECT code, name, level, parent_code FROM r")
 
 enum sql_group { SQL_SERVE, SQL_MIGRATE };
 

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+import support
+
 from support import (
     Client,
     Cluster,
@@ -98,7 +100,7 @@ def check_outage(cluster, srv, api, take_down):
     # Each pooled connection comes back, not just one.
     for _ in range(6):
         assert api.get("/api/v1/regions/450202").status == 200
-        assert api.get("/readyz").json() == {"status": "ready", "schema_version": 1}
+        assert api.get("/readyz").json() == {"status": "ready", "schema_version": support.LATEST_SCHEMA}
     assert srv.alive()
 
 

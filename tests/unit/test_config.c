@@ -63,6 +63,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.max_per_ip, 200);
 	ck_assert_uint_eq(c.conn_memory, 65536);
 	ck_assert_uint_eq(c.shutdown_grace, 10);
+	ck_assert_uint_eq(c.session_idle, 1800);
+	ck_assert_uint_eq(c.session_max, 43200);
+	ck_assert_uint_eq(c.login_max_failures, 10);
+	ck_assert_uint_eq(c.login_window, 900);
+	ck_assert_uint_eq(c.hash_slots, 2);
 }
 END_TEST
 
@@ -432,7 +437,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(n, 15);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST
