@@ -52,6 +52,7 @@ MAIN := server/src/main.c
 UNIT_SRCS := \
 	tests/unit/main.c \
 	tests/unit/test_arena.c \
+	tests/unit/test_auth.c \
 	tests/unit/test_config.c \
 	tests/unit/test_reply.c \
 	tests/unit/test_router.c \

@@ -17,6 +17,13 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 fi
 
 "$bin" migrate
+admins=$(psql "$DATABASE_URL" -X -A -t -q -c \
+	"SELECT count(*) FROM users WHERE role = 'admin' AND active" 2>/dev/null || echo "?")
+if [[ $admins == 0 ]]; then
+	echo "tiaojie: no administrator yet. In another terminal, create the first one"
+	echo "         (it reads the password, 12 to 128 characters, from standard input):"
+	echo "  DATABASE_URL='$DATABASE_URL' $bin user add --role admin --name 'Administrator' admin"
+fi
 echo "tiaojie: serving on http://${TIAOJIE_LISTEN:-127.0.0.1:8080} (Ctrl-C stops)"
 echo "tiaojie: try  curl http://${TIAOJIE_LISTEN:-127.0.0.1:8080}/api/v1/regions"
 # Not exec: the trap above must run when the server has stopped.

@@ -9,6 +9,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(arena_suite());
+	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, reply_suite());
 	srunner_add_suite(sr, router_suite());

@@ -7,6 +7,7 @@
 #include <check.h>
 
 Suite *arena_suite(void);
+Suite *auth_suite(void);
 Suite *config_suite(void);
 Suite *reply_suite(void);
 Suite *router_suite(void);
