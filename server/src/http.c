@@ -295,9 +295,10 @@ dispatch(struct request *r)
 		break;
 	}
 	r->route = r->match.route;
-	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
-		return;
+	/* Who may call comes first: a refused caller's body is never parsed. */
 	if (!authorize_or_reply(r))
+		return;
+	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
 		return;
 	r->route->handler(r);
 	if (!reply_sent(r)) {
