@@ -34,6 +34,7 @@ audit_list(struct request *r)
 	long limit = AUDIT_PAGE_DEFAULT, v;
 	if ((type && !text_valid(type, 64)) || (object && !text_valid(object, 200)) ||
 	    (actor && !parse_int_range(actor, 1, 999999999999L, &v)) ||
+	    (from && !rfc3339_valid(from)) || (to && !rfc3339_valid(to)) ||
 	    (after && !parse_int_range(after, 1, 999999999999999L, &v)) ||
 	    (limit_s && !parse_int_range(limit_s, 1, AUDIT_PAGE_MAX, &limit))) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,

@@ -46,6 +46,7 @@ throttle_or_reply(struct request *r, const char *user_key, const char *addr_key)
 	long wait = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	if (wait <= 0)
 		return true;
+	audit_event(r, "session.create", "user", NULL, 429);
 	request_add_header(r, "Retry-After", arena_printf(r->arena, "%ld", wait));
 	reply_problem(r, 429, PROBLEM_TOO_MANY_REQUESTS,
 	    "Too many failed sign-ins for this account or from this address; try again in %ld "

@@ -23,30 +23,13 @@
 #define USERS_PAGE_DEFAULT 100
 #define USERS_PAGE_MAX     1000
 
-static bool
-role_valid(const char *s)
-{
-	return strcmp(s, "admin") == 0 || strcmp(s, "federation") == 0 ||
-	    strcmp(s, "mediator") == 0 || strcmp(s, "hotline") == 0;
-}
-
-static bool
-username_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 3 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-			s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* The {id} path parameter as a positive integer, or a 400. */
 static const char *
 id_param_or_reply(struct request *r)
 {
+	static const char *const no_query[] = { NULL };
+	if (!request_query_known_or_reply(r, no_query))
+		return NULL;
 	const char *id = request_param(r, "id");
 	long v;
 	if (id == NULL || !parse_int_range(id, 1, 999999999999L, &v)) {
@@ -115,6 +98,8 @@ users_create(struct request *r)
 	else if (region != NULL && !json_is_null(region) &&
 	    !(json_is_string(region) && region_code_valid(json_string_value(region))))
 		why = "region_code must be a region code or null";
+	else if ((strcmp(role, "federation") == 0) != json_is_string(region))
+		why = "federation staff need region_code, and other roles have none";
 	else if (!auth_password_valid(password))
 		why = "password must have 12 to 128 characters";
 	if (why != NULL) {
@@ -216,6 +201,8 @@ users_update(struct request *r)
 		why = "region_code must be a region code or null";
 	else if (active && !json_is_boolean(active))
 		why = "active must be true or false";
+	else if (role && region && (strcmp(role, "federation") == 0) != json_is_string(region))
+		why = "federation staff need region_code, and other roles have none";
 	if (why != NULL) {
 		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
 		return;
@@ -283,7 +270,8 @@ tokens_create(struct request *r)
 	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s, s?o}", "name", &name, "expires_at",
 		&expires) != 0 ||
 	    !text_valid(name, 100) ||
-	    (expires && !json_is_null(expires) && !json_is_string(expires))) {
+	    (expires && !json_is_null(expires) &&
+		!(json_is_string(expires) && rfc3339_valid(json_string_value(expires))))) {
 		reply_problem(r, 400, PROBLEM_VALIDATION,
 		    "The body needs name (1 to 100 characters) and may have expires_at, a "
 		    "date-time "

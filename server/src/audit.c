@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "reply.h"
+#include "validate.h"
 
 #define AUDIT_PURPOSE_MAX 200
 #define AUDIT_SEAL_BATCH  "1000"
@@ -24,9 +25,11 @@ audit_context(struct request *r, const char *ctx[AUDIT_CONTEXT_PARAMS])
 {
 	const struct principal *w = &r->who;
 	bool known = w->kind != AUTH_NONE || w->user_id != 0;
+	/* Whatever the client sent, what is stored is printable UTF-8. */
 	const char *purpose = request_header(r, "X-Access-Purpose");
-	if (purpose != NULL && strlen(purpose) > AUDIT_PURPOSE_MAX)
-		purpose = arena_strndup(r->arena, purpose, AUDIT_PURPOSE_MAX);
+	if (purpose != NULL)
+		purpose = utf8_sanitize(
+		    arena_alloc(r->arena, AUDIT_PURPOSE_MAX + 1), AUDIT_PURPOSE_MAX + 1, purpose);
 	ctx[0] = known ? w->user_id_text : NULL;
 	ctx[1] = known ? w->username : NULL;
 	ctx[2] = known ? w->role : NULL;
@@ -46,21 +49,29 @@ audit_exec_or_reply(struct request *r, enum sql_id id, const char *const *params
 }
 
 void
-audit_refusal(struct request *r, unsigned status)
+audit_event(struct request *r, const char *action, const char *object_type, const char *object_id,
+    unsigned status)
 {
 	const char *p[10];
 	char st[8];
 	snprintf(st, sizeof(st), "%u", status);
 	audit_context(r, p);
-	p[6] = "access.denied";
-	p[7] = "route";
-	p[8] =
-	    r->route ? arena_printf(r->arena, "%s %s", r->route->method, r->route->pattern) : NULL;
+	p[6] = action;
+	p[7] = object_type;
+	p[8] = object_id;
 	p[9] = st;
 	PGresult *res = db_exec(db_request_conn(r), SQL_AUDIT, p);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
-		log_msg(LOG_ERROR, "request %s: the refusal could not be audited", r->id);
+		log_msg(LOG_ERROR, "request %s: %s could not be audited", r->id, action);
 	PQclear(res);
+}
+
+void
+audit_refusal(struct request *r, unsigned status)
+{
+	audit_event(r, "access.denied", "route",
+	    r->route ? arena_printf(r->arena, "%s %s", r->route->method, r->route->pattern) : NULL,
+	    status);
 }
 
 static void *

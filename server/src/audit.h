@@ -29,6 +29,14 @@ void audit_context(struct request *r, const char *ctx[AUDIT_CONTEXT_PARAMS]);
 PGresult *
 audit_exec_or_reply(struct request *r, enum sql_id id, const char *const *params, size_t n);
 
+/*
+ * Records an event that changes nothing: a refusal, a throttled sign-in.
+ * object_type and object_id may be NULL. Never replies; a failure is
+ * logged.
+ */
+void audit_event(struct request *r, const char *action, const char *object_type,
+    const char *object_id, unsigned status);
+
 /* Records that r was refused with status (401 or 403). Never replies. */
 void audit_refusal(struct request *r, unsigned status);
 

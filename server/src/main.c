@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "validate.h"
 
 #ifndef TIAOJIE_VERSION
 #define TIAOJIE_VERSION "0.1.0"
@@ -199,7 +200,8 @@ cmd_user(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (role == NULL || username == NULL)
+	if (role == NULL || username == NULL || !role_valid(role) || !username_valid(username) ||
+	    (strcmp(role, "federation") == 0) != (region != NULL))
 		goto usage;
 
 	struct config cfg;
@@ -234,8 +236,13 @@ cmd_user(int argc, char **argv)
 	PGresult *res = db_exec(c, SQL_USER_CREATE, params);
 	int rc = 0;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "tiaojie user add: %s\n",
-		    res ? PQresultErrorMessage(res) : "the database is not reachable");
+		/* The primary message only: the detail would show the row, hash and all. */
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		if (state != NULL && strcmp(state, "23505") == 0)
+			msg = "that username already exists";
+		fprintf(
+		    stderr, "tiaojie user add: %s\n", msg ? msg : "the database is not reachable");
 		rc = 1;
 	} else {
 		printf("user %s (%s) created with id %s\n", username, role, PQgetvalue(res, 0, 0));
@@ -247,7 +254,9 @@ cmd_user(int argc, char **argv)
 usage:
 	fprintf(stderr,
 	    "usage: tiaojie user add --role ROLE [--name DISPLAY_NAME] "
-	    "[--region CODE] USERNAME < password\n");
+	    "[--region CODE] USERNAME < password\n"
+	    "  ROLE: admin, federation (needs --region), mediator, hotline\n"
+	    "  USERNAME: 3 to 64 of a-z 0-9 . _ -\n");
 	return 2;
 }
 

@@ -20,6 +20,26 @@ region_code_valid(const char *s)
 }
 
 bool
+username_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 3 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+			s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+bool
+role_valid(const char *s)
+{
+	return strcmp(s, "admin") == 0 || strcmp(s, "federation") == 0 ||
+	    strcmp(s, "mediator") == 0 || strcmp(s, "hotline") == 0;
+}
+
+bool
 region_level_valid(const char *s)
 {
 	static const char *const levels[] = { "province", "city", "county", "township", NULL };
@@ -91,4 +111,64 @@ text_valid(const char *s, size_t max_chars)
 		p += n;
 	}
 	return p[-1] != ' ';
+}
+
+static bool
+digits(const char *s, int n, int lo, int hi)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi;
+}
+
+bool
+rfc3339_valid(const char *s)
+{
+	/* YYYY-MM-DDTHH:MM:SS */
+	if (strlen(s) < 20 || !digits(s, 4, 0, 9999) || s[4] != '-' || !digits(s + 5, 2, 1, 12) ||
+	    s[7] != '-' || !digits(s + 8, 2, 1, 31) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, 0, 23) || s[13] != ':' || !digits(s + 14, 2, 0, 59) ||
+	    s[16] != ':' || !digits(s + 17, 2, 0, 60))
+		return false;
+	const char *p = s + 19;
+	if (*p == '.') {
+		const char *frac = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == frac || p - frac > 9)
+			return false;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return true;
+	return (*p == '+' || *p == '-') && digits(p + 1, 2, 0, 23) && p[3] == ':' &&
+	    digits(p + 4, 2, 0, 59) && p[6] == '\0';
+}
+
+char *
+utf8_sanitize(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t out = 0;
+	while (*p) {
+		size_t n = (*p < 0x20 || *p == 0x7f) ? 0 : utf8_len(p);
+		const unsigned char *piece = p;
+		size_t take = n;
+		if (n == 0) {
+			piece = (const unsigned char *)"?";
+			take = 1;
+			n = 1;
+		}
+		if (out + take + 1 > dstlen)
+			break;
+		memcpy(dst + out, piece, take);
+		out += take;
+		p += n;
+	}
+	if (dstlen > 0)
+		dst[out] = '\0';
+	return dst;
 }

@@ -11,6 +11,12 @@
 /* GB/T 2260 code: 6 digits; township codes 9 or 12 digits. */
 bool region_code_valid(const char *s);
 
+/* 3 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit. */
+bool username_valid(const char *s);
+
+/* One of admin, federation, mediator, hotline. */
+bool role_valid(const char *s);
+
 /* One of province, city, county, township. */
 bool region_level_valid(const char *s);
 
@@ -22,5 +28,19 @@ bool parse_int_range(const char *s, long lo, long hi, long *out);
  * no leading or trailing space.
  */
 bool text_valid(const char *s, size_t max_chars);
+
+/*
+ * An RFC 3339 date-time with a time zone: 2026-11-29T21:40:00+08:00,
+ * 2026-11-29T13:40:00.123Z. Field ranges are checked; the calendar
+ * (30 February) is left to the database.
+ */
+bool rfc3339_valid(const char *s);
+
+/*
+ * Copies src into dst (dstlen bytes, NUL included) as printable UTF-8:
+ * an invalid sequence or a control character becomes '?', and a character
+ * that does not fit whole is left out. Returns dst.
+ */
+char *utf8_sanitize(char *dst, size_t dstlen, const char *src);
 
 #endif

@@ -118,3 +118,69 @@ def _server_survives(request):
         assert not reports, srv.log()[-6000:]
     if prx is not None:
         assert prx.alive(), f"prism died:\n{prx.log()[-3000:]}"
+
+
+# --- ordering -------------------------------------------------------------------
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "last: runs after every other test (checks over the whole run)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # Stable: everything else keeps its order; "last" tests go to the end.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+# --- identities on the shared server ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def admin(database_url, api):
+    """The first administrator (made with tiaojie user add), signed in.
+    Tests must not disable, demote or re-password this user."""
+    p = support.bootstrap_admin(database_url)
+    return support.signed_in(api, p)
+
+
+@pytest.fixture(scope="session")
+def staff(api, admin):
+    """One signed-in user of each other role: federation (scoped to
+    城中区), mediator and hotline. Tests must not change these users."""
+    people = {
+        "federation": support.create_user(api, admin.auth, "federation", region="450202"),
+        "mediator": support.create_user(api, admin.auth, "mediator"),
+        "hotline": support.create_user(api, admin.auth, "hotline"),
+    }
+    return {role: support.signed_in(api, p) for role, p in people.items()}
+
+
+@pytest.fixture(scope="session")
+def api_tokens(api, admin, staff):
+    """API tokens of the administrator and of the hotline operator."""
+    return {
+        "admin": support.issue_api_token(api, admin.auth, admin.id, name="admin integration"),
+        "hotline": support.issue_api_token(api, admin.auth, staff["hotline"].id, name="12338 bridge"),
+    }
+
+
+@pytest.fixture(scope="session")
+def callers(admin, staff, api_tokens, api):
+    """Caller name -> the request headers that make a request theirs."""
+    ended = support.sign_in(api, admin.username, admin.password)
+    assert ended.status == 201, ended
+    ended_token = ended.json()["token"]
+    r = api.request("DELETE", "/api/v1/sessions/current", headers=support.bearer(ended_token))
+    assert r.status == 204, r
+    return {
+        "anonymous": {},
+        "admin": admin.auth,
+        "federation": staff["federation"].auth,
+        "mediator": staff["mediator"].auth,
+        "hotline": staff["hotline"].auth,
+        "admin_api_token": support.bearer(api_tokens["admin"]["token"]),
+        "hotline_api_token": support.bearer(api_tokens["hotline"]["token"]),
+        "ended_session": support.bearer(ended_token),
+    }

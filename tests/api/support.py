@@ -6,6 +6,7 @@ the repository root, so the tests run from any working directory.
 """
 
 import http.client
+import contextlib
 import json
 import os
 import re
@@ -44,6 +45,7 @@ TITLES = {
     414: "URI Too Long",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -90,13 +92,15 @@ def clean_env(**overrides):
     return env
 
 
-def run_cli(args, timeout=30, **env):
-    """Runs the binary with args and environment overrides; fails the test
-    if a sanitizer reports anything."""
+def run_cli(args, timeout=30, input=None, **env):
+    """Runs the binary with args and environment overrides (and input as its
+    standard input, when given); fails the test if a sanitizer reports
+    anything."""
     proc = subprocess.run(
         [str(binary_path()), *args],
         env=clean_env(**env),
         cwd=ROOT,
+        input=input,
         capture_output=True,
         text=True,
         errors="replace",
@@ -326,13 +330,17 @@ class Client:
     response-side violation it reports fails the test; request-side
     violations are recorded on the response, since bad-input tests make
     them on purpose.
+
+    source: the local address to connect from (any 127.x.y.z works on the
+    loopback interface), so that a server sees different clients.
     """
 
-    def __init__(self, port, proxy=None, timeout=20, host="127.0.0.1"):
+    def __init__(self, port, proxy=None, timeout=20, host="127.0.0.1", source=None):
         self.host = host
         self.port = port
         self.proxy = proxy
         self.timeout = timeout
+        self.source = source
 
     def request(self, method, path, headers=None, body=None, json_body=None, common=True):
         headers = dict(headers or {})
@@ -341,7 +349,10 @@ class Client:
             headers.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.encode("utf-8")
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        source = (self.source, 0) if self.source else None
+        conn = http.client.HTTPConnection(
+            self.host, self.port, timeout=self.timeout, source_address=source
+        )
         try:
             try:
                 conn.request(method, path, body=body, headers=headers)
@@ -443,3 +454,250 @@ def wait_until(predicate, timeout, interval=0.1):
         if time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+# --- identity -------------------------------------------------------------------
+
+# Every password used and every token issued during the run, so that a
+# last check can make sure none of them reached a server log or a table.
+SECRETS = set()
+
+TOKEN_TEXT = re.compile(r"tj[sa]_[A-Za-z0-9_-]{20,}")
+SESSION_TOKEN = re.compile(r"^tjs_[A-Za-z0-9_-]{43}$")
+API_TOKEN = re.compile(r"^tja_[A-Za-z0-9_-]{43}$")
+CLI_CREATED = re.compile(r"^user (?P<name>\S+) \((?P<role>[a-z]+)\) created with id (?P<id>[1-9][0-9]*)\n$")
+
+
+def remember(*values):
+    """Adds values (tokens, passwords) to the secrets no log may show."""
+    for v in values:
+        if v:
+            SECRETS.add(v)
+
+
+def new_password():
+    """A password nobody else uses (12 to 128 characters), remembered."""
+    pw = "pw " + secrets.token_urlsafe(15)
+    remember(pw)
+    return pw
+
+
+def unique_name(prefix):
+    """A valid, unused username: prefix plus random hex."""
+    return f"{prefix}.{secrets.token_hex(4)}"
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Principal:
+    """A user the tests know the password of, with a token once signed in."""
+
+    def __init__(self, username, password, role, id=None, token=None, region=None):
+        self.username = username
+        self.password = password
+        self.role = role
+        self.id = id
+        self.token = token
+        self.region = region
+
+    @property
+    def auth(self):
+        assert self.token, f"{self.username} is not signed in"
+        return bearer(self.token)
+
+    def __repr__(self):
+        return f"<Principal {self.username} ({self.role}) id={self.id}>"
+
+
+def sign_in(client, username, password, headers=None):
+    """POST /api/v1/sessions; the token (on 201) and password are remembered."""
+    remember(password)
+    r = client.post(
+        "/api/v1/sessions", json_body={"username": username, "password": password}, headers=headers
+    )
+    if r.status == 201:
+        remember(r.json().get("token"))
+    return r
+
+
+def signed_in(client, principal):
+    """principal with a fresh session token."""
+    r = sign_in(client, principal.username, principal.password)
+    assert r.status == 201, r
+    principal.token = r.json()["token"]
+    principal.id = r.json()["user"]["id"]
+    return principal
+
+
+def create_user(client, admin_headers, role, region=None, prefix=None, display_name=None):
+    """A new user through POST /api/v1/users; returns its Principal."""
+    p = Principal(unique_name(prefix or role), new_password(), role, region=region)
+    body = {
+        "username": p.username,
+        "display_name": display_name or f"Test {role} {p.username[-8:]}",
+        "role": role,
+        "password": p.password,
+    }
+    if region is not None:
+        body["region_code"] = region
+    r = client.post("/api/v1/users", json_body=body, headers=admin_headers)
+    assert r.status == 201, r
+    p.id = r.json()["id"]
+    return p
+
+
+def issue_api_token(client, admin_headers, user_id, name="test token", expires_at=None):
+    """POST /api/v1/users/{id}/tokens; returns the created body (token remembered)."""
+    body = {"name": name}
+    if expires_at is not None:
+        body["expires_at"] = expires_at
+    r = client.post(f"/api/v1/users/{user_id}/tokens", json_body=body, headers=admin_headers)
+    assert r.status == 201, r
+    doc = r.json()
+    remember(doc["token"])
+    return doc
+
+
+def add_user_cli(database_url, username, role, password, name=None, region=None):
+    """tiaojie user add, the password on standard input; returns the process."""
+    remember(password)
+    args = ["user", "add", "--role", role]
+    if name is not None:
+        args += ["--name", name]
+    if region is not None:
+        args += ["--region", region]
+    args.append(username)
+    return run_cli(args, input=password + "\n", DATABASE_URL=database_url)
+
+
+def bootstrap_admin(database_url, username="root.admin"):
+    """The first administrator, made with the command line."""
+    p = Principal(username, new_password(), "admin")
+    proc = add_user_cli(database_url, username, "admin", p.password, name="Bootstrap Admin")
+    assert proc.returncode == 0, proc.stderr
+    m = CLI_CREATED.match(proc.stdout)
+    assert m and m["name"] == username and m["role"] == "admin", proc.stdout
+    p.id = int(m["id"])
+    return p
+
+
+def audit_entries(client, admin_headers, **query):
+    """GET /api/v1/audit with the given filters; returns the items."""
+    from urllib.parse import urlencode
+
+    qs = urlencode({k: v for k, v in query.items() if v is not None})
+    r = client.get("/api/v1/audit" + ("?" + qs if qs else ""), headers=admin_headers)
+    assert r.status == 200, r
+    return r.json()["items"]
+
+
+def audit_entry(client, admin_headers, request_id, **query):
+    """The one audit entry a request (by its request id) left, among those
+    matching query; None if there is none."""
+    found = [e for e in audit_entries(client, admin_headers, limit=1000, **query) if e["request_id"] == request_id]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def spec_operations(text):
+    """(METHOD, path) of every operation in an OpenAPI document's text.
+
+    Reads the block layout this project's document uses (paths at two
+    spaces, methods at four), so it needs no YAML library."""
+    ops = set()
+    in_paths = False
+    path = None
+    for line in text.splitlines():
+        if line.startswith("paths:"):
+            in_paths = True
+            continue
+        if in_paths and line and not line.startswith(" "):
+            break
+        m = re.match(r"^  (/\S*):\s*$", line)
+        if in_paths and m:
+            path = m.group(1)
+            continue
+        m = re.match(r"^    (get|put|post|delete|patch|head|options|trace):\s*$", line)
+        if in_paths and path and m:
+            ops.add((m.group(1).upper(), path))
+    return ops
+
+
+ROUTE_LINE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([A-Z_| ]+),\s*BODY_[A-Z]+\s*\}')
+
+
+def server_routes():
+    """(METHOD, pattern) -> role names, from the route tables in server/src."""
+    routes = {}
+    for src in sorted((ROOT / "server" / "src").glob("api_*.c")):
+        for method, pattern, roles in ROUTE_LINE.findall(src.read_text()):
+            routes[(method, pattern)] = {r.strip() for r in roles.split("|")}
+    return routes
+
+
+class Installation:
+    """A database of its own, migrated, with its first administrator, and a
+    server on it (with the validating proxy in front when proxy is true):
+    for tests that must not touch the shared database, such as sign-in
+    throttling (counted per address) or tampering with the audit trail."""
+
+    def __init__(self, cluster, logdir, proxy=False, **settings):
+        self.cluster = cluster
+        self.logdir = logdir
+        self.want_proxy = proxy
+        self.settings = settings
+        self.db = None
+        self.server = None
+        self.proxy = None
+
+    def start(self):
+        self.db = self.cluster.create_db()
+        self.url = self.cluster.url(self.db)
+        proc = run_cli(["migrate"], DATABASE_URL=self.url)
+        assert proc.returncode == 0, proc.stderr
+        self.admin = bootstrap_admin(self.url)
+        self.server = ServerProcess(self.url, self.logdir, **self.settings).start()
+        self.direct = Client(self.server.port)
+        if self.want_proxy:
+            self.proxy = PrismProxy(self.server.port, self.logdir).start()
+            self.api = Client(self.proxy.port, proxy=self.proxy)
+        else:
+            self.api = self.direct
+        return self
+
+    def client(self, source):
+        """A direct client connecting from another loopback address."""
+        return Client(self.server.port, source=source)
+
+    def psql(self, sql):
+        return self.cluster.psql(self.db, sql)
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, cluster, logdir, proxy=True, **settings):
+        """Started, with its administrator signed in; on leaving, closed and
+        failing the test if the server did not stop cleanly."""
+        inst = cls(cluster, logdir, proxy=proxy, **settings)
+        try:
+            inst.start()
+            signed_in(inst.api, inst.admin)
+            yield inst
+        finally:
+            problems = inst.close()
+        assert not problems, "\n".join(problems)[:8000]
+
+    def close(self):
+        """Stops everything and drops the database; returns what went wrong."""
+        problems = []
+        if self.proxy is not None:
+            self.proxy.stop()
+        if self.server is not None:
+            rc = self.server.stop()
+            if rc != 0:
+                problems.append(f"tiaojie serve exited with {rc}:\n{self.server.log()[-4000:]}")
+            problems += self.server.problems()
+        if self.db is not None:
+            self.cluster.drop_db(self.db)
+        return problems

@@ -3,23 +3,12 @@ bodies, oversized bodies and URLs, broken encodings; and the server
 keeps serving afterwards."""
 
 import json
-import secrets
 import socket
-import subprocess
 import time
 
 import pytest
 
-from support import (
-    ROOT,
-    TITLES,
-    assert_problem,
-    binary_path,
-    clean_env,
-    connection_closed,
-    raw_connect,
-    read_response,
-)
+from support import TITLES, assert_problem, connection_closed, raw_connect, read_response
 
 LIMIT = 1024 * 1024  # TIAOJIE_BODY_LIMIT default, 1M
 GOOD_REGION = {"code": "450300", "name": "桂林市", "level": "city", "parent_code": "450000"}
@@ -64,26 +53,6 @@ def test_unknown_method_on_unknown_path(api):
 # --- bodies ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def admin_headers(database_url, direct):
-    """An administrator's session: body checks come after authorisation."""
-    name = "errors-admin-" + secrets.token_hex(3)
-    password = "errors admin password " + secrets.token_hex(4)
-    proc = subprocess.run(
-        [str(binary_path()), "user", "add", "--role", "admin", name],
-        input=password + "\n",
-        env=clean_env(DATABASE_URL=database_url),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert proc.returncode == 0, proc.stderr
-    r = direct.post("/api/v1/sessions", json_body={"username": name, "password": password})
-    assert r.status == 201, r
-    return {"Authorization": "Bearer " + r.json()["token"]}
-
-
 def test_valid_body_needs_a_token(api):
     r = api.post("/api/v1/regions", json_body=GOOD_REGION)
     assert_problem(r, 401, "unauthorized", instance="/api/v1/regions")
@@ -124,16 +93,16 @@ def test_malformed_body_of_an_anonymous_caller_is_not_parsed(direct):
     assert_problem(r, 401, "unauthorized")
 
 
-def test_empty_body(api, admin_headers):
-    r = api.post("/api/v1/regions", body=b"", headers={"Content-Type": "application/json", **admin_headers})
+def test_empty_body(api, admin):
+    r = api.post("/api/v1/regions", body=b"", headers={"Content-Type": "application/json", **admin.auth})
     assert_problem(r, 400, "malformed-json")
 
 
-def test_array_body(api, admin_headers):
+def test_array_body(api, admin):
     r = api.post(
         "/api/v1/regions",
         body=b'[{"code":"450300"}]',
-        headers={"Content-Type": "application/json", **admin_headers},
+        headers={"Content-Type": "application/json", **admin.auth},
     )
     assert_problem(r, 400, "malformed-json", detail_has="object")
 
@@ -158,9 +127,9 @@ def test_array_body(api, admin_headers):
         b"   ",
     ],
 )
-def test_malformed_json(direct, admin_headers, body):
+def test_malformed_json(direct, admin, body):
     r = direct.post(
-        "/api/v1/regions", body=body, headers={"Content-Type": "application/json", **admin_headers}
+        "/api/v1/regions", body=body, headers={"Content-Type": "application/json", **admin.auth}
     )
     assert_problem(r, 400, "malformed-json", instance="/api/v1/regions")
 
@@ -169,24 +138,24 @@ def test_malformed_json(direct, admin_headers, body):
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", "application/json; charset=latin1", "application/xml"],
 )
-def test_wrong_media_type(api, admin_headers, content_type):
+def test_wrong_media_type(api, admin, content_type):
     r = api.post(
         "/api/v1/regions",
         body=json.dumps(GOOD_REGION).encode(),
-        headers={"Content-Type": content_type, **admin_headers},
+        headers={"Content-Type": content_type, **admin.auth},
     )
     assert_problem(r, 415, "unsupported-media-type", instance="/api/v1/regions")
 
 
-def test_missing_media_type(direct, admin_headers):
+def test_missing_media_type(direct, admin):
     # Straight to the server, so that nothing adds a Content-Type on the way.
-    r = direct.post("/api/v1/regions", body=json.dumps(GOOD_REGION).encode(), headers=admin_headers)
+    r = direct.post("/api/v1/regions", body=json.dumps(GOOD_REGION).encode(), headers=admin.auth)
     assert_problem(r, 415, "unsupported-media-type")
 
 
-def test_media_type_checked_before_json(direct, admin_headers):
+def test_media_type_checked_before_json(direct, admin):
     r = direct.post(
-        "/api/v1/regions", body=b"{bad", headers={"Content-Type": "text/plain", **admin_headers}
+        "/api/v1/regions", body=b"{bad", headers={"Content-Type": "text/plain", **admin.auth}
     )
     assert_problem(r, 415, "unsupported-media-type")
 

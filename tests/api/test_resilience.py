@@ -219,4 +219,6 @@ def test_idle_server_stops_at_once(spawn_server):
     srv.send(signal.SIGTERM)
     assert srv.wait(timeout=10) == 0
     assert time.monotonic() - started < 3
-    assert "finishing" not in srv.log()
+    # The answered request may still be counted for a moment after the
+    # client has its response; it must not hold the stop up.
+    assert "cut short" not in srv.log()
