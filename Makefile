@@ -39,6 +39,7 @@ SRCS := \
 	server/src/audit.c \
 	server/src/auth.c \
 	server/src/config.c \
+	server/src/crypt.c \
 	server/src/db.c \
 	server/src/http.c \
 	server/src/log.c \

@@ -16,6 +16,12 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 	export DATABASE_URL
 fi
 
+# Encryption keys for the local instance, made once, kept beside its data.
+if [[ -z ${TIAOJIE_KEY_FILE:-} && -z ${TIAOJIE_MASTER_KEY:-} ]]; then
+	[[ -e .local/master.key ]] || "$bin" keygen .local/master.key
+	export TIAOJIE_KEY_FILE=.local/master.key
+fi
+
 "$bin" migrate
 admins=$(psql "$DATABASE_URL" -X -A -t -q -c \
 	"SELECT count(*) FROM users WHERE role = 'admin' AND active" 2>/dev/null || echo "?")

@@ -40,6 +40,10 @@ const struct config_var config_vars[] = {
 	    "seconds over which failed sign-ins count; also the lockout (1-86400)" },
 	{ "TIAOJIE_HASH_CONCURRENCY", "2",
 	    "password hashes (64 MiB each) computed at once (1-64)" },
+	{ "TIAOJIE_KEY_FILE", "",
+	    "file of encryption keys made by 'tiaojie keygen' (mode 600; this or the next is "
+	    "required)" },
+	{ "TIAOJIE_MASTER_KEY", "", "the contents of such a key file, instead of the file" },
 	{ NULL, NULL, NULL },
 };
 

@@ -22,6 +22,7 @@ struct arena;
 struct db_pool;
 struct db_conn;
 struct metrics;
+struct keyring;
 
 struct server {
 	const struct config *cfg;
@@ -29,6 +30,7 @@ struct server {
 	struct db_pool *pool;
 	struct router router;
 	struct metrics *metrics;
+	struct keyring *keys; /* read-only after start */
 	atomic_uint inflight; /* requests begun and not completed */
 	atomic_bool stopping;
 	sem_t hash_slots;     /* password hashes that may run at once */

@@ -2,6 +2,8 @@
  * main.c - the tiaojie command: serve, migrate, version. Settings come
  * from the environment (config.c); a bad one stops the command at once.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
+#include "crypt.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -47,7 +50,10 @@ print_variables(FILE *out)
 	fprintf(out, "\nEnvironment:\n");
 	for (const struct config_var *v = config_vars; v->name; v++)
 		fprintf(out, "  %-32s %s (%s%s)\n", v->name, v->help,
-		    v->fallback ? "default " : "required", v->fallback ? v->fallback : "");
+		    v->fallback == NULL ? "required"
+			: *v->fallback  ? "default "
+					: "optional",
+		    v->fallback ? v->fallback : "");
 }
 
 /* Loads the configuration or says what is wrong; initialises libraries. */
@@ -106,23 +112,32 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tiaojie serve: %s\n", err);
 		return 1;
 	}
+	struct keyring *keys = keyring_load(env, err, sizeof(err));
+	if (keys == NULL) {
+		fprintf(stderr, "tiaojie serve: refusing to start: %s\n", err);
+		PQfinish(pg);
+		return 1;
+	}
 	enum schema_state state = migrate_check(pg, err, sizeof(err));
 	PQfinish(pg);
 	if (state != SCHEMA_CURRENT) {
 		fprintf(stderr, "tiaojie serve: refusing to start: %s\n", err);
+		keyring_free(keys);
 		return 1;
 	}
 
-	struct server srv = { .cfg = &cfg };
+	struct server srv = { .cfg = &cfg, .keys = keys };
 	srv.pool = db_pool_new(cfg.database_url, cfg.workers, err, sizeof(err));
 	if (srv.pool == NULL) {
 		fprintf(stderr, "tiaojie serve: %s\n", err);
+		keyring_free(keys);
 		return 1;
 	}
 	if (!auth_init(&srv)) {
 		fprintf(
 		    stderr, "tiaojie serve: cannot prepare password hashing (out of memory?)\n");
 		db_pool_free(srv.pool);
+		keyring_free(keys);
 		return 1;
 	}
 	router_init(&srv.router, api_routes);
@@ -152,6 +167,7 @@ cmd_serve(int argc, char **argv)
 	router_free(&srv.router);
 	auth_free(&srv);
 	db_pool_free(srv.pool);
+	keyring_free(keys);
 	return rc;
 }
 
@@ -284,6 +300,42 @@ cmd_audit(int argc, char **argv)
 }
 
 static int
+cmd_keygen(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: tiaojie keygen FILE   (or - for standard output)\n");
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	char text[512];
+	if (!keygen_text(text, sizeof(text)))
+		return 1;
+	int rc = 0;
+	if (strcmp(argv[1], "-") == 0) {
+		fputs(text, stdout);
+	} else {
+		/* Never over an existing file: that would lose the keys to its data. */
+		int fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		size_t len = strlen(text);
+		if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+			fprintf(stderr, "tiaojie keygen: %s: %s\n", argv[1],
+			    fd < 0 && errno == EEXIST ? "exists already; keys are never overwritten"
+						      : strerror(errno));
+			rc = 1;
+		} else {
+			printf("keys written to %s (mode 600): keep it secret, and backed up apart "
+			       "from the database\n",
+			    argv[1]);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+static int
 cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -309,6 +361,11 @@ static const struct command commands[] = {
 	    cmd_migrate, false },
 	{ "version", "print the version",
 	    "Prints the version, the schema version and the libraries'.\n", cmd_version, false },
+	{ "keygen", "write new encryption keys: keygen FILE",
+	    "Writes a new key file (an index key and master key version 1) to FILE,\n"
+	    "created with mode 600 and never over an existing file; - writes to\n"
+	    "standard output. Point TIAOJIE_KEY_FILE at it.\n",
+	    cmd_keygen, true },
 	{ "user", "add a user: user add --role ROLE [--name NAME] [--region CODE] USERNAME",
 	    "Creates a user, reading the password (12 to 128 characters) as one line\n"
 	    "from standard input, without echo on a terminal. This is how the first\n"

@@ -81,14 +81,35 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+_test_keys = None
+
+
+def run_keys():
+    """Encryption keys for this test run, made once by `tiaojie keygen -`."""
+    global _test_keys
+    if _test_keys is None:
+        proc = subprocess.run(
+            [str(binary_path()), "keygen", "-"], capture_output=True, text=True, timeout=30, check=True
+        )
+        _test_keys = proc.stdout
+    return _test_keys
+
+
 def clean_env(**overrides):
-    """The environment without our own settings or libpq's, plus overrides."""
+    """The environment without our own settings or libpq's, plus the run's
+    encryption keys (TIAOJIE_MASTER_KEY) and overrides; an override of None
+    removes the variable."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not (k.startswith("TIAOJIE_") or k.startswith("PG") or k == "DATABASE_URL")
     }
-    env.update({k: str(v) for k, v in overrides.items() if v is not None})
+    env["TIAOJIE_MASTER_KEY"] = run_keys()
+    for k, v in overrides.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
     return env
 
 

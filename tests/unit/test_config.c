@@ -437,7 +437,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 15);
+	ck_assert_uint_eq(n, 17);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST
