@@ -40,6 +40,7 @@ SRCS := \
 	server/src/auth.c \
 	server/src/config.c \
 	server/src/crypt.c \
+	server/src/datakey.c \
 	server/src/db.c \
 	server/src/http.c \
 	server/src/log.c \
@@ -51,10 +52,12 @@ SRCS := \
 	server/src/validate.c
 MAIN := server/src/main.c
 UNIT_SRCS := \
+	tests/unit/fake_env.c \
 	tests/unit/main.c \
 	tests/unit/test_arena.c \
 	tests/unit/test_auth.c \
 	tests/unit/test_config.c \
+	tests/unit/test_crypt.c \
 	tests/unit/test_reply.c \
 	tests/unit/test_router.c \
 	tests/unit/test_validate.c
@@ -67,6 +70,7 @@ MAIN_OBJ  := $(MAIN:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 BIN       := $(BUILD)/tiaojie
 UNIT_BIN  := $(BUILD)/unit-tests
+PROBE_BIN := $(BUILD)/crypt-probe
 
 .PHONY: all build deps run test unit api lint format spec-lint compose-check \
 	db-start db-stop psql clean
@@ -81,6 +85,10 @@ $(BIN): $(OBJS) $(MAIN_OBJ)
 $(UNIT_BIN): $(OBJS) $(UNIT_OBJS)
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs check)
+
+$(PROBE_BIN): $(OBJS) $(BUILD)/tests/tools/crypt_probe.o
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,7 +109,7 @@ $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
--include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/tests/tools/crypt_probe.d
 
 # --- set-up ---------------------------------------------------------------
 
@@ -124,7 +132,7 @@ psql:
 # --- checks and tests -------------------------------------------------------
 
 test: deps
-	@$(MAKE) -s --no-print-directory build $(UNIT_BIN)
+	@$(MAKE) -s --no-print-directory build $(UNIT_BIN) $(PROBE_BIN)
 	@$(MAKE) --no-print-directory lint spec-lint compose-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api
@@ -133,11 +141,12 @@ unit: $(UNIT_BIN)
 	@echo "== unit tests"
 	@$(UNIT_BIN)
 
-api: $(BIN)
+api: $(BIN) $(PROBE_BIN)
 	@echo "== API tests ($(BIN))"
 	@tools/test-api.sh $(BIN)
 
-C_FILES := $(SRCS) $(MAIN) $(UNIT_SRCS) $(wildcard server/src/*.h tests/unit/*.h)
+C_FILES := $(SRCS) $(MAIN) $(UNIT_SRCS) tests/tools/crypt_probe.c \
+	$(wildcard server/src/*.h tests/unit/*.h)
 
 lint:
 	@echo "== lint: clang-format, cppcheck"

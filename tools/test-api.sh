@@ -13,6 +13,7 @@ fi
 tools/pg.sh start "$pgdir" >/dev/null
 
 export TIAOJIE_BIN=$1
+export TIAOJIE_PROBE=$(dirname "$1")/crypt-probe
 export TIAOJIE_TEST_PGDIR=$pgdir
 # Debian's interpreter, where python3-pytest is installed.
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api

@@ -66,6 +66,10 @@ parse_item(struct keyring *k, unsigned char root[CRYPT_KEY_BYTES], bool *have_ro
 	if (!decode_key(colon + 1, klen, key))
 		return fail(err, errlen, "a key is not 32 bytes of unpadded base64url");
 	if (colon - item == 5 && memcmp(item, "index", 5) == 0) {
+		if (*have_root) {
+			sodium_memzero(key, sizeof(key));
+			return fail(err, errlen, "the index key is given twice");
+		}
 		memcpy(root, key, sizeof(key));
 		*have_root = true;
 	} else if (item[0] == 'v' && colon - item >= 2 && colon - item <= 6) {
@@ -168,10 +172,18 @@ read_key_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	while (len < KEY_TEXT_MAX && (n = read(fd, text + len, KEY_TEXT_MAX - len)) > 0)
 		len += (size_t)n;
+	char extra;
+	bool too_long = len == KEY_TEXT_MAX && read(fd, &extra, 1) == 1;
 	close(fd);
+	if (n < 0 || too_long) {
+		fail(err, errlen, "TIAOJIE_KEY_FILE %s: %s", path,
+		    n < 0 ? strerror(errno) : "longer than any key file");
+		sodium_free(text);
+		return NULL;
+	}
 	text[len] = '\0';
 	return text;
 }
@@ -266,6 +278,21 @@ keygen_text(char *out, size_t outlen)
 	return n > 0 && (size_t)n < outlen;
 }
 
+bool
+keygen_version_line(unsigned version, char *out, size_t outlen)
+{
+	unsigned char key[CRYPT_KEY_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(
+	    CRYPT_KEY_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2base64(
+	    b64, sizeof(b64), key, sizeof(key), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(key, sizeof(key));
+	int n = snprintf(out, outlen, "v%u:%s\n", version, b64);
+	sodium_memzero(b64, sizeof(b64));
+	return n > 0 && (size_t)n < outlen;
+}
+
 void
 crypt_new_data_key(unsigned char dek[CRYPT_KEY_BYTES])
 {
@@ -312,11 +339,15 @@ crypt_unwrap(const struct keyring *k, unsigned version, long long id, const unsi
 	    plen == CRYPT_KEY_BYTES;
 }
 
-/* "tiaojie:f:1:table.column:row" - NULL when it does not fit. */
+/*
+ * "tiaojie:f:1:<len>:table:<len>:column:row" - lengths make it unambiguous;
+ * 0 when it does not fit.
+ */
 static size_t
 field_ad(char *ad, size_t len, const char *table, const char *column, const char *row)
 {
-	int n = snprintf(ad, len, "tiaojie:f:%d:%s.%s:%s", FORMAT_V1, table, column, row);
+	int n = snprintf(ad, len, "tiaojie:f:%d:%zu:%s:%zu:%s:%s", FORMAT_V1, strlen(table), table,
+	    strlen(column), column, row);
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
@@ -353,28 +384,41 @@ crypt_open(const unsigned char dek[CRYPT_KEY_BYTES], const char *table, const ch
 	return true;
 }
 
+/*
+ * Digits only, without the country code: "+86 ...", "0086 ..." and a bare
+ * "86" before an 11-digit mobile number all name a number in China.
+ */
 static bool
 normalise_phone(const char *in, char *out, size_t outlen)
 {
 	char digits[32];
 	size_t n = 0;
+	bool plus = false;
 	for (const char *p = in; *p; p++) {
 		if (*p >= '0' && *p <= '9') {
 			if (n + 1 >= sizeof(digits))
 				return false;
 			digits[n++] = *p;
-		} else if (!strchr(" -()+", *p)) {
+		} else if (*p == '+' && n == 0 && !plus) {
+			plus = true;
+		} else if (!strchr(" -()", *p)) {
 			return false;
 		}
 	}
 	digits[n] = '\0';
 	const char *d = digits;
-	if (strncmp(d, "0086", 4) == 0)
-		d += 4;
-	else if (n == 13 && strncmp(d, "86", 2) == 0)
+	if (plus) {
+		if (n < 2 || memcmp(d, "86", 2) != 0)
+			return false; /* another country: not ours to look up */
 		d += 2;
+	} else if (n >= 4 && memcmp(d, "0086", 4) == 0) {
+		d += 4;
+	} else if (n == 13 && memcmp(d, "86", 2) == 0) {
+		d += 2;
+	}
 	size_t len = strlen(d);
-	if (len < 5 || len > 15 || len + 1 > outlen)
+	/* Mainland numbers: 11-digit mobiles, landlines of 7 to 8 digits after an area code. */
+	if (len < 7 || len > 12 || len + 1 > outlen)
 		return false;
 	memcpy(out, d, len + 1);
 	return true;

@@ -52,6 +52,9 @@ bool keyring_has(const struct keyring *k, unsigned version);
  */
 bool keygen_text(char *out, size_t outlen);
 
+/* A key line "vN:KEY\n" with a fresh master key of version into out (>= 64). */
+bool keygen_version_line(unsigned version, char *out, size_t outlen);
+
 /* A fresh random data key. */
 void crypt_new_data_key(unsigned char dek[CRYPT_KEY_BYTES]);
 

@@ -132,6 +132,12 @@ db_pool_free(struct db_pool *pool)
 	free(pool);
 }
 
+PGconn *
+db_conn_pg(struct db_conn *c)
+{
+	return c->pg;
+}
+
 unsigned
 db_pool_size(const struct db_pool *pool)
 {

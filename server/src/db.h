@@ -39,6 +39,9 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  */
 PGresult *db_exec(struct db_conn *c, enum sql_id id, const char *const *params);
 
+/* The libpq connection under c, for BEGIN/COMMIT (constant statements only). */
+PGconn *db_conn_pg(struct db_conn *c);
+
 /* Opens one connection with the pool's settings (for the CLI). NULL on error. */
 PGconn *db_connect(const char *url, char *err, size_t errlen);
 

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "config.h"
 #include "crypt.h"
+#include "datakey.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -335,6 +336,118 @@ cmd_keygen(int argc, char **argv)
 	return rc;
 }
 
+/* Appends a new master key version to the key file at path. */
+static bool
+add_master_version(const char *path, unsigned version, char *err, size_t errlen)
+{
+	char line[128];
+	if (!keygen_version_line(version, line, sizeof(line)))
+		return false;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	size_t len = strlen(line);
+	bool good = fd >= 0 && write(fd, line, len) == (ssize_t)len && fsync(fd) == 0;
+	if (!good)
+		snprintf(err, errlen, "cannot add a key version to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	sodium_memzero(line, sizeof(line));
+	return good;
+}
+
+static void
+progress(long long done, long long total)
+{
+	if (!isatty(STDERR_FILENO) || total <= 0)
+		return;
+	int width = 40, filled = (int)(done * width / total);
+	fprintf(stderr, "\rre-wrapping data keys [%.*s%*s] %lld/%lld", filled,
+	    "########################################", width - filled, "", done, total);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static int
+cmd_rotate_keys(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: tiaojie rotate-keys\n");
+		return 2;
+	}
+	struct config cfg;
+	char err[512];
+	if (!setup("rotate-keys", &cfg))
+		return 2;
+	struct keyring *keys = keyring_load(env, err, sizeof(err));
+	if (keys == NULL) {
+		fprintf(stderr, "tiaojie rotate-keys: %s\n", err);
+		return 2;
+	}
+	struct db_pool *pool = db_pool_new(cfg.database_url, 1, err, sizeof(err));
+	if (pool == NULL) {
+		fprintf(stderr, "tiaojie rotate-keys: %s\n", err);
+		keyring_free(keys);
+		return 1;
+	}
+	struct db_conn *c = db_acquire(pool);
+	int rc = 1;
+	long long stale, current;
+	if (!datakey_counts(c, keys, &stale, &current))
+		goto out;
+	if (stale == 0) {
+		/* Nothing left over from an earlier run: introduce a new version. */
+		const char *path = getenv("TIAOJIE_KEY_FILE");
+		unsigned next = keyring_current(keys) + 1;
+		if (path == NULL || *path == '\0') {
+			fprintf(stderr,
+			    "tiaojie rotate-keys: the keys come from TIAOJIE_MASTER_KEY: add "
+			    "v%u:... (a line of 'tiaojie keygen -') to them and run again\n",
+			    next);
+			goto out;
+		}
+		if (!add_master_version(path, next, err, sizeof(err))) {
+			fprintf(stderr, "tiaojie rotate-keys: %s\n", err);
+			goto out;
+		}
+		keyring_free(keys);
+		keys = keyring_load(env, err, sizeof(err));
+		if (keys == NULL) {
+			fprintf(stderr, "tiaojie rotate-keys: %s\n", err);
+			goto out;
+		}
+		printf("added master key version %u to %s\n", next, path);
+		if (!datakey_counts(c, keys, &stale, &current))
+			goto out;
+	}
+	long long total = stale, done = 0, moved;
+	enum datakey_status st;
+	progress(0, total);
+	while ((st = datakey_rotate_batch(c, keys, 500, &moved)) == DATAKEY_OK && moved > 0) {
+		done += moved;
+		progress(done < total ? done : total, total);
+	}
+	if (st != DATAKEY_OK) {
+		fprintf(stderr,
+		    "\ntiaojie rotate-keys: stopped after %lld: a data key %s; run again "
+		    "to resume once that is fixed\n",
+		    done, datakey_status_text(st));
+		goto out;
+	}
+	if (!datakey_counts(c, keys, &stale, &current))
+		goto out;
+	printf("re-wrapped %lld data keys: all %lld live data keys use master key version %u, "
+	       "%lld an older one\n",
+	    done, current, keyring_current(keys), stale);
+	rc = stale == 0 ? 0 : 1;
+out:
+	if (rc != 0 && PQstatus(db_conn_pg(c)) != CONNECTION_OK)
+		fprintf(stderr, "tiaojie rotate-keys: %s", PQerrorMessage(db_conn_pg(c)));
+	db_release(pool, c);
+	db_pool_free(pool);
+	keyring_free(keys);
+	return rc;
+}
+
 static int
 cmd_version(int argc, char **argv)
 {
@@ -366,6 +479,13 @@ static const struct command commands[] = {
 	    "created with mode 600 and never over an existing file; - writes to\n"
 	    "standard output. Point TIAOJIE_KEY_FILE at it.\n",
 	    cmd_keygen, true },
+	{ "rotate-keys", "re-wrap every data key under a new master key version",
+	    "Adds master key version N+1 to TIAOJIE_KEY_FILE (unless an earlier run\n"
+	    "was interrupted: then it resumes), and re-wraps every data key under it,\n"
+	    "in batches, online: readers keep working. Prints how many data keys\n"
+	    "still use an older version (0 when done); exit status 0 when none do.\n"
+	    "Keep the old version in the key file until backups made with it expire.\n",
+	    cmd_rotate_keys, true },
 	{ "user", "add a user: user add --role ROLE [--name NAME] [--region CODE] USERNAME",
 	    "Creates a user, reading the password (12 to 128 characters) as one line\n"
 	    "from standard input, without echo on a terminal. This is how the first\n"

@@ -222,6 +222,25 @@
 	    " a AS (" SQL_AUDIT_FROM(                                                              \
 		"token.revoke", "api_token", "k.id::text", "204", "k") ")"                         \
 								       " SELECT id FROM k")        \
+	X(SQL_DATAKEY_NEXT_ID, SQL_SERVE, false, 0, "SELECT nextval('data_keys_id_seq')")          \
+	X(SQL_DATAKEY_INSERT, SQL_SERVE, false, 3,                                                 \
+	    "INSERT INTO data_keys (id, master_version, wrapped) VALUES ($1, $2, $3)")             \
+	X(SQL_DATAKEY_GET, SQL_SERVE, true, 1,                                                     \
+	    "SELECT master_version, wrapped FROM data_keys WHERE id = $1")                         \
+	X(SQL_DATAKEY_SHRED, SQL_SERVE, false, 1,                                                  \
+	    "UPDATE data_keys SET wrapped = NULL, destroyed_at = now()"                            \
+	    " WHERE id = $1 AND wrapped IS NOT NULL RETURNING id")                                 \
+	X(SQL_DATAKEY_STALE, SQL_SERVE, true, 2,                                                   \
+	    "SELECT id, master_version, wrapped FROM data_keys"                                    \
+	    " WHERE master_version < $1 AND wrapped IS NOT NULL ORDER BY id LIMIT $2"              \
+	    " FOR UPDATE SKIP LOCKED")                                                             \
+	X(SQL_DATAKEY_REWRAP, SQL_SERVE, false, 3,                                                 \
+	    "UPDATE data_keys SET master_version = $2, wrapped = $3, rewrapped_at = now()"         \
+	    " WHERE id = $1 AND wrapped IS NOT NULL")                                              \
+	X(SQL_DATAKEY_COUNTS, SQL_SERVE, true, 1,                                                  \
+	    "SELECT count(*) FILTER (WHERE master_version < $1),"                                  \
+	    " count(*) FILTER (WHERE master_version >= $1) FROM data_keys WHERE wrapped IS NOT "   \
+	    "NULL")                                                                                \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

@@ -6,24 +6,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "fake_env.h"
 #include "suites.h"
-
-struct kv {
-	const char *name;
-	const char *value;
-};
-
-/* The environment seen by config_load(); NULL-name terminated. */
-static const struct kv *fake_env;
-
-static const char *
-fake_get(const char *name)
-{
-	for (const struct kv *e = fake_env; e != NULL && e->name != NULL; e++)
-		if (strcmp(e->name, name) == 0)
-			return e->value;
-	return NULL;
-}
 
 #define DB_URL "postgresql://tiaojie@localhost/tiaojie"
 
