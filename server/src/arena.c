@@ -5,6 +5,7 @@
  */
 #include "arena.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +88,24 @@ arena_free(struct arena *a)
 		return;
 	for (struct cleanup *c = a->cleanups; c != NULL; c = c->next)
 		c->fn(c->p);
+	/* Whatever a request held (decrypted fields among it) is wiped. */
 	struct block *b = a->head;
 	while (b != NULL) {
 		struct block *next = b->next;
+		explicit_bzero(b->data, b->used);
 		free(b);
 		b = next;
 	}
 	free(a);
+}
+
+void
+xfree_wiped(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
 }
 
 void *

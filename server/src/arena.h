@@ -18,10 +18,15 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* Wipes the whole allocation, then frees it. NULL is a no-op. */
+void xfree_wiped(void *p);
 
 /* A new, empty arena; free it with arena_free(). */
 struct arena *arena_new(void);
-/* Runs the cleanups, newest first, then releases all memory. NULL is a no-op. */
+/*
+ * Runs the cleanups, newest first, then wipes and releases all memory.
+ * NULL is a no-op.
+ */
 void arena_free(struct arena *a);
 
 /* n bytes aligned for any type, uninitialised, valid until arena_free(). */

@@ -52,7 +52,7 @@ static void
 free_body(void *p)
 {
 	struct request *r = p;
-	free(r->body);
+	xfree_wiped(r->body);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "arena.h"
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
@@ -516,6 +517,8 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+	/* jansson's memory is wiped on release too: it holds request and reply bodies. */
+	json_set_alloc_funcs(xmalloc, xfree_wiped);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

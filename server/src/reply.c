@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "arena.h"
 #include "log.h"
 
 static const struct {
@@ -99,8 +100,9 @@ queue(struct request *r, unsigned status, const char *content_type, struct MHD_R
 void
 reply_take(struct request *r, unsigned status, const char *content_type, char *data, size_t len)
 {
+	/* Wiped when sent: a body may hold decrypted personal data. */
 	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	    MHD_create_response_from_buffer_with_free_callback(len, data, xfree_wiped);
 	queue(r, status, content_type, resp, len);
 }
 
@@ -108,9 +110,9 @@ void
 reply_data(
     struct request *r, unsigned status, const char *content_type, const char *data, size_t len)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
-	queue(r, status, content_type, resp, len);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, data, len);
+	reply_take(r, status, content_type, copy, len);
 }
 
 void
