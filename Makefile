@@ -43,6 +43,7 @@ SRCS := \
 	server/src/datakey.c \
 	server/src/db.c \
 	server/src/http.c \
+	server/src/keyholder.c \
 	server/src/log.c \
 	server/src/metrics.c \
 	server/src/migrate.c \

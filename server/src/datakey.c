@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "keyholder.h"
 
 const char *
 datakey_status_text(enum datakey_status s)
@@ -102,25 +103,45 @@ unwrap_row(const struct keyring *k, long long id, const char *version_text, cons
 	return DATAKEY_OK;
 }
 
-enum datakey_status
-datakey_open(
-    struct db_conn *c, const struct keyring *k, long long id, unsigned char dek[CRYPT_KEY_BYTES])
+/* Fetches and unwraps data key id with k, or with h's keys (reloading them). */
+static enum datakey_status
+open_common(struct db_conn *c, const struct keyring *k, struct keyholder *h, long long id,
+    unsigned char dek[CRYPT_KEY_BYTES])
 {
 	char id_text[24];
 	snprintf(id_text, sizeof(id_text), "%lld", id);
 	const char *params[] = { id_text };
 	PGresult *res = db_exec(c, SQL_DATAKEY_GET, params);
 	enum datakey_status st;
-	if (!ok(res, PGRES_TUPLES_OK))
+	if (!ok(res, PGRES_TUPLES_OK)) {
 		st = DATAKEY_DB_ERROR;
-	else if (PQntuples(res) == 0)
+	} else if (PQntuples(res) == 0) {
 		st = DATAKEY_MISSING;
-	else if (PQgetisnull(res, 0, 1))
+	} else if (PQgetisnull(res, 0, 1)) {
 		st = DATAKEY_SHREDDED;
-	else
-		st = unwrap_row(k, id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), dek);
+	} else {
+		const char *version = PQgetvalue(res, 0, 0);
+		if (h != NULL)
+			k = keyholder_with(h, (unsigned)strtoul(version, NULL, 10));
+		st = k == NULL ? DATAKEY_NO_VERSION
+			       : unwrap_row(k, id, version, PQgetvalue(res, 0, 1), dek);
+	}
 	PQclear(res);
 	return st;
+}
+
+enum datakey_status
+datakey_open(
+    struct db_conn *c, const struct keyring *k, long long id, unsigned char dek[CRYPT_KEY_BYTES])
+{
+	return open_common(c, k, NULL, id, dek);
+}
+
+enum datakey_status
+datakey_open_held(
+    struct db_conn *c, struct keyholder *h, long long id, unsigned char dek[CRYPT_KEY_BYTES])
+{
+	return open_common(c, NULL, h, id, dek);
 }
 
 enum datakey_status

@@ -35,6 +35,15 @@ enum datakey_status datakey_create(
 enum datakey_status datakey_open(
     struct db_conn *c, const struct keyring *k, long long id, unsigned char dek[CRYPT_KEY_BYTES]);
 
+struct keyholder;
+
+/*
+ * As datakey_open, reloading h's keys once when the data key was wrapped
+ * under a master version they lack (a rotation under way).
+ */
+enum datakey_status datakey_open_held(
+    struct db_conn *c, struct keyholder *h, long long id, unsigned char dek[CRYPT_KEY_BYTES]);
+
 /* Destroys data key id; DATAKEY_MISSING when there is none left to destroy. */
 enum datakey_status datakey_shred(struct db_conn *c, long long id);
 

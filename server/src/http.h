@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "keyholder.h"
 #include "router.h"
 
 struct MHD_Connection;
@@ -22,7 +23,6 @@ struct arena;
 struct db_pool;
 struct db_conn;
 struct metrics;
-struct keyring;
 
 struct server {
 	const struct config *cfg;
@@ -30,8 +30,8 @@ struct server {
 	struct db_pool *pool;
 	struct router router;
 	struct metrics *metrics;
-	struct keyring *keys; /* read-only after start */
-	atomic_uint inflight; /* requests begun and not completed */
+	struct keyholder keys; /* the encryption keys, reloaded for a rotation */
+	atomic_uint inflight;  /* requests begun and not completed */
 	atomic_bool stopping;
 	sem_t hash_slots;     /* password hashes that may run at once */
 	char dummy_hash[128]; /* verified for unknown users: the same cost */

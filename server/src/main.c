@@ -128,18 +128,19 @@ cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
-	struct server srv = { .cfg = &cfg, .keys = keys };
+	struct server srv = { .cfg = &cfg };
+	keyholder_init(&srv.keys, keys, env);
 	srv.pool = db_pool_new(cfg.database_url, cfg.workers, err, sizeof(err));
 	if (srv.pool == NULL) {
 		fprintf(stderr, "tiaojie serve: %s\n", err);
-		keyring_free(keys);
+		keyholder_free(&srv.keys);
 		return 1;
 	}
 	if (!auth_init(&srv)) {
 		fprintf(
 		    stderr, "tiaojie serve: cannot prepare password hashing (out of memory?)\n");
 		db_pool_free(srv.pool);
-		keyring_free(keys);
+		keyholder_free(&srv.keys);
 		return 1;
 	}
 	router_init(&srv.router, api_routes);
@@ -169,7 +170,7 @@ cmd_serve(int argc, char **argv)
 	router_free(&srv.router);
 	auth_free(&srv);
 	db_pool_free(srv.pool);
-	keyring_free(keys);
+	keyholder_free(&srv.keys);
 	return rc;
 }
 

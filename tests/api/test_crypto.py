@@ -192,6 +192,34 @@ def test_rotation_rewraps_every_data_key(store):
     assert store.sql("SELECT DISTINCT master_version FROM data_keys") == "3"
 
 
+def test_a_running_reader_keeps_reading_through_a_rotation(store):
+    (a,) = store.seed([("轮换中", "13800138000")])
+    reader = subprocess.Popen(
+        [str(probe_path()), "hold", a],
+        env=store.env(),
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline() == "轮换中 reloads=0\n"
+        rotate = run_cli(
+            ["rotate-keys"], DATABASE_URL=store.url, TIAOJIE_KEY_FILE=str(store.keyfile), TIAOJIE_MASTER_KEY=None
+        )
+        assert rotate.returncode == 0, rotate.stderr
+        assert store.sql(f"SELECT master_version FROM data_keys WHERE id = {a}") == "2"
+        # The reader holds only version 1: it reloads the keys once, and reads on.
+        for _ in range(2):
+            reader.stdin.write("\n")
+            reader.stdin.flush()
+            assert reader.stdout.readline() == "轮换中 reloads=1\n"
+    finally:
+        reader.stdin.close()
+        assert reader.wait(timeout=30) == 0, reader.stderr.read()
+
+
 def test_rotation_needs_the_old_version_to_read_what_it_moves(store, tmp_path):
     store.seed([person(11)])
     other = new_keyfile(tmp_path, "other.key")
@@ -215,3 +243,18 @@ def test_a_dump_holds_none_of_1000_plaintexts(store):
     for line in store.keyfile.read_text().splitlines():
         if line and not line.startswith("#"):
             assert line.split(":", 1)[1].encode() not in text
+
+
+def test_an_interrupted_rotation_resumes_without_a_new_version(store):
+    store.seed([person(i) for i in range(10)])
+    # As if a run had added version 2 and stopped before re-wrapping anything:
+    fresh = run_cli(["keygen", "-"]).stdout
+    v2 = next(line for line in fresh.splitlines() if line.startswith("v1:")).replace("v1:", "v2:", 1)
+    with open(store.keyfile, "a") as f:
+        f.write(v2 + "\n")
+    store.seed([person(i) for i in range(10, 15)])  # new keys are wrapped under version 2
+    assert store.sql("SELECT master_version, count(*) FROM data_keys GROUP BY 1 ORDER BY 1") == "1|10\n2|5"
+    p = run_cli(["rotate-keys"], DATABASE_URL=store.url, TIAOJIE_KEY_FILE=str(store.keyfile), TIAOJIE_MASTER_KEY=None)
+    assert p.returncode == 0, p.stderr
+    assert "added master key version" not in p.stdout
+    assert "re-wrapped 10 data keys: all 15 live data keys use master key version 2, 0 an older one" in p.stdout

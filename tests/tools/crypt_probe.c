@@ -11,6 +11,9 @@
  *   crypt-probe shred ID      destroys the record's data key
  *   crypt-probe find PHONE    ids whose phone matches (blind index, then decryption);
  *                             "candidates N" on stderr
+ *   crypt-probe hold ID       reads ID's name as a server would (keys held in a
+ *                             keyholder), again after each line on stdin;
+ *                             prints "name reloads=N" each time
  *
  * DATABASE_URL and TIAOJIE_KEY_FILE / TIAOJIE_MASTER_KEY as for the server.
  */
@@ -22,6 +25,7 @@
 #include "crypt.h"
 #include "datakey.h"
 #include "db.h"
+#include "keyholder.h"
 
 static const char *
 env(const char *name)
@@ -200,6 +204,41 @@ find(struct db_conn *c, const struct keyring *k, const char *phone)
 	return 0;
 }
 
+/* A long-lived reader: keys loaded once, reloaded only when a rotation needs it. */
+static int
+hold(struct db_conn *c, struct keyholder *h, const char *row)
+{
+	const char *params[] = { row };
+	char *line = NULL;
+	size_t cap = 0;
+	do {
+		unsigned char dek[CRYPT_KEY_BYTES];
+		enum datakey_status st = datakey_open_held(c, h, strtoll(row, NULL, 10), dek);
+		if (st != DATAKEY_OK) {
+			fprintf(
+			    stderr, "crypt-probe: data key %s: %s\n", row, datakey_status_text(st));
+			free(line);
+			return 4;
+		}
+		PGresult *res = PQexecParams(db_conn_pg(c),
+		    "SELECT name FROM crypt_probe WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+		char *name = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+		    ? open_hex(dek, "name", row, PQgetvalue(res, 0, 0))
+		    : NULL;
+		PQclear(res);
+		sodium_memzero(dek, sizeof(dek));
+		if (name == NULL) {
+			free(line);
+			return 4;
+		}
+		printf("%s reloads=%u\n", name, atomic_load(&h->reloads));
+		fflush(stdout);
+		free(name);
+	} while (getline(&line, &cap, stdin) > 0);
+	free(line);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -226,8 +265,15 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "shred") == 0 && argc == 3) {
 		enum datakey_status st = datakey_shred(c, strtoll(argv[2], NULL, 10));
 		rc = st == DATAKEY_OK ? 0 : st == DATAKEY_MISSING ? 5 : 1;
-	} else if (strcmp(argv[1], "find") == 0 && argc == 3)
+	} else if (strcmp(argv[1], "find") == 0 && argc == 3) {
 		rc = find(c, k, argv[2]);
+	} else if (strcmp(argv[1], "hold") == 0 && argc == 3) {
+		struct keyholder h;
+		keyholder_init(&h, k, env);
+		k = NULL;
+		rc = hold(c, &h, argv[2]);
+		keyholder_free(&h);
+	}
 	db_release(pool, c);
 	db_pool_free(pool);
 	keyring_free(k);
