@@ -23,3 +23,18 @@ GRANT USAGE ON SEQUENCE data_keys_id_seq TO tiaojie_app;
 GRANT SELECT, INSERT ON data_keys TO tiaojie_app;
 -- Re-wrapping and shredding are the only changes made to a data key.
 GRANT UPDATE (master_version, wrapped, rewrapped_at, destroyed_at) ON data_keys TO tiaojie_app;
+
+-- A destroyed data key stays destroyed: nothing may bring a wrapping back.
+CREATE FUNCTION data_keys_stay_destroyed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.destroyed_at IS NOT NULL THEN
+        RAISE EXCEPTION 'data key % was destroyed', OLD.id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER data_keys_destroyed_final
+    BEFORE UPDATE ON data_keys
+    FOR EACH ROW EXECUTE FUNCTION data_keys_stay_destroyed();

@@ -165,6 +165,21 @@ def test_the_server_role_cannot_bring_a_shredded_key_back_or_delete_keys(store):
         assert p.returncode != 0 and "permission denied" in p.stderr, sql
 
 
+def test_a_destroyed_data_key_stays_destroyed(store):
+    a, b = store.seed([person(12), person(13)])
+    assert store.probe("shred", a).returncode == 0
+    for role in ("SET ROLE tiaojie_app", "RESET ROLE"):
+        p = subprocess.run(
+            ["tools/pg.sh", "psql", str(store.cluster.dir), store.db, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+             "-c", role,
+             "-c", f"UPDATE data_keys SET wrapped = (SELECT wrapped FROM data_keys WHERE id = {b}),"
+                   f" destroyed_at = NULL WHERE id = {a}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )
+        assert p.returncode != 0 and "was destroyed" in p.stderr, (role, p.stderr)
+    assert store.read(a).returncode == 3
+
+
 def test_blind_index_finds_every_spelling_and_confirms_by_decryption(store):
     rows = [("甲", "138 0013 8000"), ("乙", "+86 138-0013-8000"), ("丙", "13900139000")]
     a, b, c = store.seed(rows)
