@@ -42,6 +42,7 @@ SRCS := \
 	server/src/crypt.c \
 	server/src/datakey.c \
 	server/src/db.c \
+	server/src/errorf.c \
 	server/src/http.c \
 	server/src/keyholder.c \
 	server/src/log.c \

@@ -3,6 +3,7 @@
  * parsed strictly (no trailing junk, ranges checked) so that a typo stops
  * the server at start rather than misbehaving later.
  */
+#include "errorf.h"
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -55,19 +56,6 @@ config_log_level_name(enum log_level level)
 	return log_level_names[level];
 }
 
-static bool
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 static const char *
 value_of(const char *(*get)(const char *), const char *name)
 {
@@ -101,7 +89,7 @@ get_uint(const char *(*get)(const char *), const char *name, unsigned lo, unsign
 	const char *s = value_of(get, name);
 	unsigned long long v;
 	if (!parse_unsigned(s, &v) || v < lo || v > hi)
-		return fail(err, errlen, "%s=\"%s\": expected a whole number from %u to %u", name,
+		return errorf(err, errlen, "%s=\"%s\": expected a whole number from %u to %u", name,
 		    s, lo, hi);
 	*out = (unsigned)v;
 	return true;
@@ -144,7 +132,7 @@ get_size(const char *(*get)(const char *), const char *name, size_t lo, size_t h
 	const char *s = value_of(get, name);
 	size_t v;
 	if (!config_parse_size(s, &v) || v < lo || v > hi)
-		return fail(err, errlen,
+		return errorf(err, errlen,
 		    "%s=\"%s\": expected a size from %zu to %zu bytes (k and M suffixes allowed)",
 		    name, s, lo, hi);
 	*out = v;
@@ -185,7 +173,7 @@ parse_listen(struct config *c, const char *s, char *err, size_t errlen)
 	c->listen_port = (uint16_t)port;
 	return true;
 bad:
-	return fail(err, errlen,
+	return errorf(err, errlen,
 	    "TIAOJIE_LISTEN=\"%s\": expected a numeric address and port such as 127.0.0.1:8080 or "
 	    "[::1]:8080",
 	    s);
@@ -201,11 +189,11 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 
 	const char *url = value_of(get, "DATABASE_URL");
 	if (url == NULL)
-		return fail(err, errlen,
+		return errorf(err, errlen,
 		    "DATABASE_URL is not set: give the PostgreSQL connection URL, e.g. "
 		    "postgresql://user@host/tiaojie");
 	if (strlen(url) >= sizeof(c->database_url))
-		return fail(err, errlen, "DATABASE_URL is longer than %zu characters",
+		return errorf(err, errlen, "DATABASE_URL is longer than %zu characters",
 		    sizeof(c->database_url) - 1);
 	strcpy(c->database_url, url);
 
@@ -230,7 +218,7 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 		return false;
 
 	if (c->max_connections < c->workers)
-		return fail(err, errlen, "TIAOJIE_MAX_CONNECTIONS=%u is below TIAOJIE_WORKERS=%u",
+		return errorf(err, errlen, "TIAOJIE_MAX_CONNECTIONS=%u is below TIAOJIE_WORKERS=%u",
 		    c->max_connections, c->workers);
 
 	const char *level = value_of(get, "TIAOJIE_LOG_LEVEL");
@@ -239,7 +227,7 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 		if (strcmp(level, log_level_names[i]) == 0)
 			break;
 	if (i == sizeof(log_level_names) / sizeof(log_level_names[0]))
-		return fail(err, errlen,
+		return errorf(err, errlen,
 		    "TIAOJIE_LOG_LEVEL=\"%s\": expected debug, info, warn or error", level);
 	c->log_level = (enum log_level)i;
 	return true;

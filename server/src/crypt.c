@@ -4,6 +4,7 @@
  * The keyring is one sodium_malloc'd block: locked in memory, guarded,
  * read-only once built, wiped by sodium_free.
  */
+#include "errorf.h"
 #include "crypt.h"
 
 #include <errno.h>
@@ -31,19 +32,6 @@ struct keyring {
 };
 
 static bool
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static bool
 decode_key(const char *b64, size_t len, unsigned char key[CRYPT_KEY_BYTES])
 {
 	size_t got = 0;
@@ -60,15 +48,15 @@ parse_item(struct keyring *k, unsigned char root[CRYPT_KEY_BYTES], bool *have_ro
 {
 	const char *colon = memchr(item, ':', len);
 	if (colon == NULL)
-		return fail(err, errlen, "a key line is not NAME:KEY");
+		return errorf(err, errlen, "a key line is not NAME:KEY");
 	size_t klen = len - (size_t)(colon + 1 - item);
 	unsigned char key[CRYPT_KEY_BYTES];
 	if (!decode_key(colon + 1, klen, key))
-		return fail(err, errlen, "a key is not 32 bytes of unpadded base64url");
+		return errorf(err, errlen, "a key is not 32 bytes of unpadded base64url");
 	if (colon - item == 5 && memcmp(item, "index", 5) == 0) {
 		if (*have_root) {
 			sodium_memzero(key, sizeof(key));
-			return fail(err, errlen, "the index key is given twice");
+			return errorf(err, errlen, "the index key is given twice");
 		}
 		memcpy(root, key, sizeof(key));
 		*have_root = true;
@@ -77,13 +65,13 @@ parse_item(struct keyring *k, unsigned char root[CRYPT_KEY_BYTES], bool *have_ro
 		for (const char *p = item + 1; p < colon; p++) {
 			if (*p < '0' || *p > '9') {
 				sodium_memzero(key, sizeof(key));
-				return fail(err, errlen, "a key version is not a number");
+				return errorf(err, errlen, "a key version is not a number");
 			}
 			v = v * 10 + (unsigned)(*p - '0');
 		}
 		if (v == 0 || keyring_has(k, v) || k->count == CRYPT_MAX_VERSIONS) {
 			sodium_memzero(key, sizeof(key));
-			return fail(
+			return errorf(
 			    err, errlen, "key version %u is zero, repeated or one too many", v);
 		}
 		k->version[k->count] = v;
@@ -91,7 +79,7 @@ parse_item(struct keyring *k, unsigned char root[CRYPT_KEY_BYTES], bool *have_ro
 		k->count++;
 	} else {
 		sodium_memzero(key, sizeof(key));
-		return fail(err, errlen, "a key line names neither index nor a version vN");
+		return errorf(err, errlen, "a key line names neither index nor a version vN");
 	}
 	sodium_memzero(key, sizeof(key));
 	return true;
@@ -102,7 +90,7 @@ keyring_parse(const char *text, char *err, size_t errlen)
 {
 	struct keyring *k = sodium_malloc(sizeof(*k));
 	if (k == NULL) {
-		fail(err, errlen, "cannot allocate locked memory for the keys");
+		errorf(err, errlen, "cannot allocate locked memory for the keys");
 		return NULL;
 	}
 	memset(k, 0, sizeof(*k));
@@ -124,9 +112,9 @@ keyring_parse(const char *text, char *err, size_t errlen)
 			p++;
 	}
 	if (ok && !have_root)
-		ok = fail(err, errlen, "the keys have no index key (index:...)");
+		ok = errorf(err, errlen, "the keys have no index key (index:...)");
 	if (ok && k->count == 0)
-		ok = fail(err, errlen, "the keys have no master key version (v1:...)");
+		ok = errorf(err, errlen, "the keys have no master key version (v1:...)");
 	if (ok) {
 		crypto_kdf_derive_from_key(
 		    k->blind[BLIND_PHONE], CRYPT_KEY_BYTES, BLIND_PHONE, KDF_BLIND_CTX, root);
@@ -147,19 +135,20 @@ read_key_file(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fail(err, errlen, "TIAOJIE_KEY_FILE %s: %s (create one with 'tiaojie keygen FILE')",
-		    path, strerror(errno));
+		errorf(err, errlen,
+		    "TIAOJIE_KEY_FILE %s: %s (create one with 'tiaojie keygen FILE')", path,
+		    strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		fail(err, errlen, "TIAOJIE_KEY_FILE %s is not a regular file", path);
+		errorf(err, errlen, "TIAOJIE_KEY_FILE %s is not a regular file", path);
 		return NULL;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		close(fd);
-		fail(err, errlen,
+		errorf(err, errlen,
 		    "TIAOJIE_KEY_FILE %s may be read or changed by group or others (mode %03o): "
 		    "chmod 600 it",
 		    path, (unsigned)(st.st_mode & 0777));
@@ -168,7 +157,7 @@ read_key_file(const char *path, char *err, size_t errlen)
 	char *text = sodium_malloc(KEY_TEXT_MAX + 1);
 	if (text == NULL) {
 		close(fd);
-		fail(err, errlen, "cannot allocate locked memory for the keys");
+		errorf(err, errlen, "cannot allocate locked memory for the keys");
 		return NULL;
 	}
 	size_t len = 0;
@@ -179,7 +168,7 @@ read_key_file(const char *path, char *err, size_t errlen)
 	bool too_long = len == KEY_TEXT_MAX && read(fd, &extra, 1) == 1;
 	close(fd);
 	if (n < 0 || too_long) {
-		fail(err, errlen, "TIAOJIE_KEY_FILE %s: %s", path,
+		errorf(err, errlen, "TIAOJIE_KEY_FILE %s: %s", path,
 		    n < 0 ? strerror(errno) : "longer than any key file");
 		sodium_free(text);
 		return NULL;
@@ -213,7 +202,7 @@ keyring_load(const char *(*get)(const char *name), char *err, size_t errlen)
 		}
 		return k;
 	}
-	fail(err, errlen,
+	errorf(err, errlen,
 	    "no encryption keys: set TIAOJIE_KEY_FILE to a key file made by 'tiaojie keygen FILE' "
 	    "(or TIAOJIE_MASTER_KEY to its contents)");
 	return NULL;
