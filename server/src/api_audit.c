@@ -61,8 +61,7 @@ audit_list(struct request *r)
 		    "The entries could not be read; this has been logged as %s.", r->id);
 		return;
 	}
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	db_reply_json(r, 200, res);
 }
 
 static void

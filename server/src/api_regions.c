@@ -99,8 +99,7 @@ regions_get(struct request *r)
 		return;
 	}
 	/* PostgreSQL shaped this answer (ancestors and children in one trip). */
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	db_reply_json(r, 200, res);
 }
 
 struct region_input {

@@ -153,26 +153,31 @@ users_list(struct request *r)
 	PGresult *res = db_query_or_reply(r, SQL_USERS_LIST, params);
 	if (res == NULL)
 		return;
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	db_reply_json(r, 200, res);
 }
 
+/* Answers what statement id shapes for the user named by {id}, or 404. */
 static void
-users_get(struct request *r)
+user_read(struct request *r, enum sql_id statement)
 {
 	const char *id = id_param_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *params[] = { id };
-	PGresult *res = db_query_or_reply(r, SQL_USER_GET, params);
+	PGresult *res = db_query_or_reply(r, statement, params);
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
 		reply_problem(r, 404, PROBLEM_NOT_FOUND, "There is no user %s.", id);
 		return;
 	}
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	db_reply_json(r, 200, res);
+}
+
+static void
+users_get(struct request *r)
+{
+	user_read(r, SQL_USER_GET);
 }
 
 static void
@@ -221,8 +226,7 @@ users_update(struct request *r)
 		reply_problem(r, 404, PROBLEM_NOT_FOUND, "There is no user %s.", id);
 		return;
 	}
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	db_reply_json(r, 200, res);
 }
 
 static void
@@ -312,19 +316,7 @@ out:
 static void
 tokens_list(struct request *r)
 {
-	const char *id = id_param_or_reply(r);
-	if (id == NULL)
-		return;
-	const char *params[] = { id };
-	PGresult *res = db_query_or_reply(r, SQL_TOKENS_LIST, params);
-	if (res == NULL)
-		return;
-	if (PQntuples(res) == 0) {
-		reply_problem(r, 404, PROBLEM_NOT_FOUND, "There is no user %s.", id);
-		return;
-	}
-	reply_data(
-	    r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	user_read(r, SQL_TOKENS_LIST);
 }
 
 static void

@@ -306,3 +306,10 @@ db_query_or_reply(struct request *r, enum sql_id id, const char *const *params)
 	}
 	return res;
 }
+
+void
+db_reply_json(struct request *r, unsigned status, const PGresult *res)
+{
+	reply_data(
+	    r, status, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
