@@ -31,6 +31,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 # Every source file, listed: nothing is built by accident.
 SRCS := \
 	server/src/api_audit.c \
+	server/src/api_committees.c \
 	server/src/api_ops.c \
 	server/src/api_regions.c \
 	server/src/api_sessions.c \

@@ -11,6 +11,7 @@ extern const struct route regions_routes[];
 extern const struct route sessions_routes[];
 extern const struct route users_routes[];
 extern const struct route audit_routes[];
+extern const struct route committees_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

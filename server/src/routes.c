@@ -9,5 +9,6 @@ const struct route *const api_routes[] = {
 	sessions_routes,
 	users_routes,
 	audit_routes,
+	committees_routes,
 	NULL,
 };

@@ -32,6 +32,16 @@
 	".name, 'created_at', " t ".created_at, 'expires_at', " t                                  \
 	".expires_at, 'last_used_at', " t ".last_used_at, 'revoked_at', " t ".revoked_at)"
 
+#define SQL_COMMITTEE_JSON(c)                                                                      \
+	"json_build_object('id', " c ".id, 'name', " c ".name, 'kind', " c ".kind,"                \
+	" 'level', (SELECT level FROM regions WHERE code = " c ".region_code),"                    \
+	" 'region_code', " c ".region_code, 'host_org', " c ".host_org, 'address', " c ".address," \
+	" 'phone', " c ".phone, 'purchased_service', " c ".purchased_service,"                     \
+	" 'established_on', " c ".established_on, 'closed_on', " c ".closed_on,"                   \
+	" 'active', (" c ".established_on <= civil_today() AND (" c ".closed_on IS NULL OR " c     \
+	".closed_on > civil_today())),"                                                            \
+	" 'created_at', " c ".created_at, 'updated_at', " c ".updated_at)"
+
 /*
  * Audited statements take the audit context as their first six
  * parameters (see audit_context()): actor id, actor username, actor role,
@@ -241,6 +251,52 @@
 	    "SELECT count(*) FILTER (WHERE master_version < $1),"                                  \
 	    " count(*) FILTER (WHERE master_version >= $1) FROM data_keys WHERE wrapped IS NOT "   \
 	    "NULL")                                                                                \
+	X(SQL_COMMITTEE_CREATE, SQL_SERVE, false, 16,                                              \
+	    "WITH c AS (INSERT INTO committees (name, kind, region_code, host_org, address, "      \
+	    "phone,"                                                                               \
+	    " purchased_service, established_on, closed_on)"                                       \
+	    " SELECT $7, $8::committee_kind, $9, $10, $11, $12, COALESCE($13::boolean, false),"    \
+	    " $14::date, $15::date WHERE $16::text IS NULL OR region_within($9, $16) RETURNING "   \
+	    "*),"                                                                                  \
+	    " a AS (" SQL_AUDIT_FROM("committee.create", "committee", "c.id::text", "201",         \
+		"c") ")"                                                                           \
+		     " SELECT c.id, " SQL_COMMITTEE_JSON("c") "::text FROM c")                     \
+	X(SQL_COMMITTEE_GET, SQL_SERVE, true, 2,                                                   \
+	    "SELECT " SQL_COMMITTEE_JSON(                                                          \
+		"c") "::text FROM committees c WHERE c.id = $1"                                    \
+		     " AND ($2::text IS NULL OR region_within(c.region_code, $2))")                \
+	X(SQL_COMMITTEES_LIST, SQL_SERVE, true, 7,                                                 \
+	    "WITH page AS (SELECT c.* FROM committees c JOIN regions g ON g.code = c.region_code"  \
+	    " WHERE ($1::text IS NULL OR region_within(c.region_code, $1))"                        \
+	    " AND ($2::text IS NULL OR region_within(c.region_code, $2))"                          \
+	    " AND ($3::committee_kind IS NULL OR c.kind = $3)"                                     \
+	    " AND ($4::date IS NULL OR (c.established_on <= $4"                                    \
+	    " AND (c.closed_on IS NULL OR c.closed_on > $4)))"                                     \
+	    " AND ($5::bigint IS NULL OR c.id > $5) AND ($7::region_level IS NULL OR g.level = "   \
+	    "$7)"                                                                                  \
+	    " ORDER BY c.id LIMIT $6::integer + 1),"                                               \
+	    " shown AS (SELECT * FROM page ORDER BY id LIMIT $6)"                                  \
+	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(" SQL_COMMITTEE_JSON(    \
+		"s") " ORDER BY s.id) FROM shown s), '[]'), 'next_after', CASE WHEN"               \
+		     " (SELECT count(*) FROM page) > $6 THEN (SELECT max(id) FROM shown) "         \
+		     "END)::text")                                                                 \
+	X(SQL_COMMITTEE_UPDATE, SQL_SERVE, false, 21,                                              \
+	    "WITH u AS (UPDATE committees t SET name = COALESCE($9, t.name),"                      \
+	    " kind = COALESCE($10::committee_kind, t.kind), region_code = COALESCE($11, "          \
+	    "t.region_code),"                                                                      \
+	    " host_org = CASE WHEN $12::boolean THEN $13 ELSE t.host_org END,"                     \
+	    " address = CASE WHEN $14::boolean THEN $15 ELSE t.address END,"                       \
+	    " phone = CASE WHEN $16::boolean THEN $17 ELSE t.phone END,"                           \
+	    " purchased_service = COALESCE($18::boolean, t.purchased_service),"                    \
+	    " established_on = COALESCE($19::date, t.established_on),"                             \
+	    " closed_on = CASE WHEN $20::boolean THEN $21::date ELSE t.closed_on END,"             \
+	    " updated_at = now() WHERE t.id = $7 AND ($8::text IS NULL"                            \
+	    " OR (region_within(t.region_code, $8) AND region_within(COALESCE($11, "               \
+	    "t.region_code), $8)))"                                                                \
+	    " RETURNING t.*),"                                                                     \
+	    " a AS (" SQL_AUDIT_FROM("committee.update", "committee", "u.id::text", "200",         \
+		"u") ")"                                                                           \
+		     " SELECT " SQL_COMMITTEE_JSON("u") "::text FROM u")                           \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

@@ -172,3 +172,10 @@ utf8_sanitize(char *dst, size_t dstlen, const char *src)
 		dst[out] = '\0';
 	return dst;
 }
+
+bool
+date_valid(const char *s)
+{
+	return strlen(s) == 10 && digits(s, 4, 1900, 9999) && s[4] == '-' &&
+	    digits(s + 5, 2, 1, 12) && s[7] == '-' && digits(s + 8, 2, 1, 31);
+}

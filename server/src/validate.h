@@ -36,6 +36,9 @@ bool text_valid(const char *s, size_t max_chars);
  */
 bool rfc3339_valid(const char *s);
 
+/* A calendar date YYYY-MM-DD (ranges checked; 30 February left to the database). */
+bool date_valid(const char *s);
+
 /*
  * Copies src into dst (dstlen bytes, NUL included) as printable UTF-8:
  * an invalid sequence or a control character becomes '?', and a character

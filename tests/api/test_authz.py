@@ -55,6 +55,10 @@ EXPECTED = {
     ("DELETE", "/api/v1/tokens/{id}"):          (401, 204, 403, 403, 403, 204, 403, 401),
     ("GET",    "/api/v1/audit"):                (401, 200, 403, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/audit/verify"):         (401, 200, 403, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/committees"):           (401, 201, 201, 403, 403, 201, 403, 401),
+    ("GET",    "/api/v1/committees"):           (401, 200, 200, 200, 200, 200, 200, 401),
+    ("GET",    "/api/v1/committees/{id}"):      (401, 200, 200, 200, 200, 200, 200, 401),
+    ("PATCH",  "/api/v1/committees/{id}"):      (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -194,6 +198,32 @@ def audit_list(ctx, caller):
     return Req("/api/v1/audit?limit=1")
 
 
+def committee_create(ctx, caller):
+    name = f"权限测试婚调室 {secrets.token_hex(4)}"
+    # In 城中区, the federation caller's own county.
+    body = {"name": name, "kind": "room", "region_code": "450202", "established_on": "2026-01-05"}
+
+    def check(status):
+        count = ctx.psql(f"SELECT count(*) FROM committees WHERE name = '{name}'")
+        assert count == ("1" if ok(status) else "0"), (name, status, count)
+
+    return Req("/api/v1/committees", body, check=check)
+
+
+def committee_get(ctx, caller):
+    return Req(f"/api/v1/committees/{ctx.committee}")
+
+
+def committee_update(ctx, caller):
+    host = f"host {secrets.token_hex(4)}"
+
+    def check(status):
+        now = ctx.psql(f"SELECT host_org FROM committees WHERE id = {ctx.committee}")
+        assert (now == host) == ok(status), (status, now, host)
+
+    return Req(f"/api/v1/committees/{ctx.committee}", {"host_org": host}, check=check)
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -208,6 +238,9 @@ REQUESTS = {
     ("GET", "/api/v1/users/{id}/tokens"): token_list,
     ("DELETE", "/api/v1/tokens/{id}"): token_revoke,
     ("GET", "/api/v1/audit"): audit_list,
+    ("POST", "/api/v1/committees"): committee_create,
+    ("GET", "/api/v1/committees/{id}"): committee_get,
+    ("PATCH", "/api/v1/committees/{id}"): committee_update,
 }
 
 
@@ -234,6 +267,14 @@ def ctx(api, admin, staff, callers, cluster, database):
     # The user that admin operations act on, and one that signs in.
     c.target = support.create_user(api, admin.auth, "mediator", prefix="target")
     c.people = {"admin": admin, **staff, "probe": support.create_user(api, admin.auth, "hotline", prefix="probe")}
+    # A committee in 城中区, inside the federation caller's scope.
+    r = api.post(
+        "/api/v1/committees",
+        headers=admin.auth,
+        json_body={"name": "权限测试婚调委", "kind": "committee", "region_code": "450202", "established_on": "2020-06-18"},
+    )
+    assert r.status == 201, r
+    c.committee = r.json()["id"]
     return c
 
 
