@@ -176,26 +176,10 @@ committees_list(struct request *r)
 		db_reply_json(r, 200, res);
 }
 
-/* The {id} path parameter, or a 400 (also for any query). */
-static const char *
-committee_id_or_reply(struct request *r)
-{
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
-		return NULL;
-	const char *id = request_param(r, "id");
-	long v;
-	if (id == NULL || !parse_int_range(id, 1, 999999999999L, &v)) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "An id is a positive whole number.");
-		return NULL;
-	}
-	return id;
-}
-
 static void
 committees_get(struct request *r)
 {
-	const char *id = committee_id_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *params[] = { id, scope_of(r) };
@@ -211,7 +195,7 @@ committees_get(struct request *r)
 static void
 committees_update(struct request *r)
 {
-	const char *id = committee_id_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	struct committee_input in;
 	if (id == NULL || !committee_input_or_reply(r, &in, false))
 		return;

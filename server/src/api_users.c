@@ -23,22 +23,6 @@
 #define USERS_PAGE_DEFAULT 100
 #define USERS_PAGE_MAX     1000
 
-/* The {id} path parameter as a positive integer, or a 400. */
-static const char *
-id_param_or_reply(struct request *r)
-{
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
-		return NULL;
-	const char *id = request_param(r, "id");
-	long v;
-	if (id == NULL || !parse_int_range(id, 1, 999999999999L, &v)) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "An id is a positive whole number.");
-		return NULL;
-	}
-	return id;
-}
-
 static void
 internal(struct request *r, const char *what, const PGresult *res)
 {
@@ -160,7 +144,7 @@ users_list(struct request *r)
 static void
 user_read(struct request *r, enum sql_id statement)
 {
-	const char *id = id_param_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *params[] = { id };
@@ -183,7 +167,7 @@ users_get(struct request *r)
 static void
 users_update(struct request *r)
 {
-	const char *id = id_param_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *name = NULL, *role = NULL;
@@ -232,7 +216,7 @@ users_update(struct request *r)
 static void
 users_set_password(struct request *r)
 {
-	const char *id = id_param_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *password;
@@ -265,7 +249,7 @@ users_set_password(struct request *r)
 static void
 tokens_create(struct request *r)
 {
-	const char *id = id_param_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *name;
@@ -322,7 +306,7 @@ tokens_list(struct request *r)
 static void
 tokens_revoke(struct request *r)
 {
-	const char *id = id_param_or_reply(r);
+	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
 	const char *params[] = { id };

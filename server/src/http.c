@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
+#include "validate.h"
 
 #define HTTP_PATH_LIMIT  2048 /* bytes of decoded path */
 #define HTTP_QUERY_LIMIT 4096 /* bytes of query keys and values together */
@@ -120,6 +121,21 @@ request_param(struct request *r, const char *name)
 			return arena_strndup(r->arena, p->value, p->value_len);
 	}
 	return NULL;
+}
+
+const char *
+request_id_or_reply(struct request *r)
+{
+	static const char *const no_query[] = { NULL };
+	if (!request_query_known_or_reply(r, no_query))
+		return NULL;
+	const char *id = request_param(r, "id");
+	long v;
+	if (id == NULL || !parse_int_range(id, 1, 999999999999L, &v)) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "An id is a positive whole number.");
+		return NULL;
+	}
+	return id;
 }
 
 void

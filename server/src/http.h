@@ -109,6 +109,12 @@ const char *request_param(struct request *r, const char *name);
  */
 bool request_query_known_or_reply(struct request *r, const char *const *allowed);
 
+/*
+ * The {id} path parameter, a positive whole number, of an operation on one
+ * object; replies 400 and returns NULL for anything else, or for a query.
+ */
+const char *request_id_or_reply(struct request *r);
+
 /* Adds a response header (name and value must outlive the request). */
 void request_add_header(struct request *r, const char *name, const char *value);
 
