@@ -10,5 +10,6 @@ const struct route *const api_routes[] = {
 	users_routes,
 	audit_routes,
 	committees_routes,
+	mediators_routes,
 	NULL,
 };

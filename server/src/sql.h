@@ -42,6 +42,18 @@
 	".closed_on > civil_today())),"                                                            \
 	" 'created_at', " c ".created_at, 'updated_at', " c ".updated_at)"
 
+/* A mediator without the phone; committees as given (created) or as served. */
+#define SQL_MEDIATOR_JSON(m, committees)                                                           \
+	"json_build_object('id', " m ".id, 'name', " m ".name, 'gender', " m ".gender,"            \
+	" 'full_time', " m ".full_time, 'specialties', " m ".specialties, 'expert', " m ".expert," \
+	" 'phone_on_file', " m ".phone IS NOT NULL, 'trained_on', " m ".trained_on,"               \
+	" 'certified_on', " m ".certified_on, 'active', " m ".active, 'committees', " committees   \
+	", 'created_at', " m ".created_at, 'updated_at', " m ".updated_at)"
+#define SQL_MEDIATOR_SERVES(m)                                                                     \
+	"COALESCE((SELECT json_agg(mc.committee_id ORDER BY mc.committee_id)"                      \
+	" FROM mediator_committees mc WHERE mc.mediator_id = " m                                   \
+	".id AND mc.ended_on IS NULL), '[]')"
+
 /*
  * Audited statements take the audit context as their first six
  * parameters (see audit_context()): actor id, actor username, actor role,
@@ -297,6 +309,45 @@
 	    " a AS (" SQL_AUDIT_FROM("committee.update", "committee", "u.id::text", "200",         \
 		"u") ")"                                                                           \
 		     " SELECT " SQL_COMMITTEE_JSON("u") "::text FROM u")                           \
+	X(SQL_MEDIATOR_NEXT_ID, SQL_SERVE, false, 0, "SELECT nextval('mediators_id_seq')")         \
+	X(SQL_MEDIATOR_CREATE, SQL_SERVE, false, 19,                                               \
+	    "WITH ok AS (SELECT count(*) = cardinality($18::bigint[]) AS fine FROM committees c"   \
+	    " WHERE c.id = ANY ($18::bigint[]) AND ($19::text IS NULL OR "                         \
+	    "region_within(c.region_code, $19))),"                                                 \
+	    " m AS (INSERT INTO mediators (id, data_key_id, name, gender, full_time, specialties," \
+	    " expert, phone, phone_bidx, trained_on, certified_on)"                                \
+	    " SELECT $7, $8, $9, $10, $11::boolean, $12::specialty[], COALESCE($13::boolean, "     \
+	    "false),"                                                                              \
+	    " $14::bytea, $15::integer, $16::date, $17::date FROM ok WHERE ok.fine RETURNING *),"  \
+	    " mc AS (INSERT INTO mediator_committees (mediator_id, committee_id, started_on)"      \
+	    " SELECT m.id, unnest($18::bigint[]), civil_today() FROM m),"                          \
+	    " a AS (" SQL_AUDIT_FROM("mediator.create", "mediator", "m.id::text", "201",           \
+		"m") ")"                                                                           \
+		     " SELECT " SQL_MEDIATOR_JSON("m", "to_json($18::bigint[])") "::text FROM m")  \
+	X(SQL_MEDIATOR_GET, SQL_SERVE, true, 2,                                                    \
+	    "SELECT " SQL_MEDIATOR_JSON("m",                                                       \
+		SQL_MEDIATOR_SERVES("m")) "::text, m.data_key_id,"                                 \
+					  " m.phone FROM mediators m WHERE m.id = $1"              \
+					  " AND ($2::text IS NULL OR mediator_within(m.id, $2))")  \
+	X(SQL_MEDIATORS_LIST, SQL_SERVE, true, 6,                                                  \
+	    "WITH page AS (SELECT m.* FROM mediators m"                                            \
+	    " WHERE ($1::text IS NULL OR mediator_within(m.id, $1))"                               \
+	    " AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM mediator_committees mc"             \
+	    " WHERE mc.mediator_id = m.id AND mc.committee_id = $2 AND mc.ended_on IS NULL))"      \
+	    " AND ($3::boolean IS NULL OR m.expert = $3)"                                          \
+	    " AND ($4::specialty IS NULL OR $4 = ANY (m.specialties))"                             \
+	    " AND ($5::bigint IS NULL OR m.id > $5) ORDER BY m.id LIMIT $6::integer + 1),"         \
+	    " shown AS (SELECT * FROM page ORDER BY id LIMIT $6)"                                  \
+	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(" SQL_MEDIATOR_JSON("s", \
+		SQL_MEDIATOR_SERVES(                                                               \
+		    "s")) " ORDER BY s.id) FROM shown s), '[]'),"                                  \
+			  " 'next_after', CASE WHEN (SELECT count(*) FROM page) > $6"              \
+			  " THEN (SELECT max(id) FROM shown) END)::text")                          \
+	X(SQL_AUDIT_READ, SQL_SERVE, false, 10,                                                    \
+	    "INSERT INTO audit_log (actor_id, actor_username, actor_role, request_id, "            \
+	    "client_addr,"                                                                         \
+	    " purpose, action, object_type, object_id, fields, status) VALUES ($1::bigint, $2,"    \
+	    " $3::user_role, $4, $5::inet, $6, $7, $8, $9, $10::text[], 200)")                     \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

@@ -59,6 +59,9 @@ EXPECTED = {
     ("GET",    "/api/v1/committees"):           (401, 200, 200, 200, 200, 200, 200, 401),
     ("GET",    "/api/v1/committees/{id}"):      (401, 200, 200, 200, 200, 200, 200, 401),
     ("PATCH",  "/api/v1/committees/{id}"):      (401, 200, 200, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/mediators"):            (401, 201, 201, 403, 403, 201, 403, 401),
+    ("GET",    "/api/v1/mediators"):            (401, 200, 200, 403, 403, 200, 403, 401),
+    ("GET",    "/api/v1/mediators/{id}"):       (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -224,6 +227,21 @@ def committee_update(ctx, caller):
     return Req(f"/api/v1/committees/{ctx.committee}", {"host_org": host}, check=check)
 
 
+def mediator_create(ctx, caller):
+    name = f"权限测试调解员{secrets.token_hex(3)}"
+    body = {"name": name, "full_time": False, "committees": [ctx.committee]}
+
+    def check(status):
+        count = ctx.psql(f"SELECT count(*) FROM mediators WHERE name = '{name}'")
+        assert count == ("1" if ok(status) else "0"), (name, status, count)
+
+    return Req("/api/v1/mediators", body, check=check)
+
+
+def mediator_get(ctx, caller):
+    return Req(f"/api/v1/mediators/{ctx.mediator}")
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -241,6 +259,8 @@ REQUESTS = {
     ("POST", "/api/v1/committees"): committee_create,
     ("GET", "/api/v1/committees/{id}"): committee_get,
     ("PATCH", "/api/v1/committees/{id}"): committee_update,
+    ("POST", "/api/v1/mediators"): mediator_create,
+    ("GET", "/api/v1/mediators/{id}"): mediator_get,
 }
 
 
@@ -275,6 +295,13 @@ def ctx(api, admin, staff, callers, cluster, database):
     )
     assert r.status == 201, r
     c.committee = r.json()["id"]
+    r = api.post(
+        "/api/v1/mediators",
+        headers=admin.auth,
+        json_body={"name": "权限测试调解员", "full_time": True, "committees": [c.committee], "phone": "13800138000"},
+    )
+    assert r.status == 201, r
+    c.mediator = r.json()["id"]
     return c
 
 

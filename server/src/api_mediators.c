@@ -1,0 +1,317 @@
+/*
+ * api_mediators.c - mediators, the committees they serve, and their phone
+ * numbers: personal data, encrypted under each mediator's own data key and
+ * shown only to administrators who state why (X-Access-Purpose), each such
+ * read audited with the field's name. Federation staff keep the mediators
+ * of committees in their region; outside it, a mediator is 404.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "arena.h"
+#include "audit.h"
+#include "crypt.h"
+#include "datakey.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "reply.h"
+#include "validate.h"
+
+#define MEDIATORS_PAGE_DEFAULT  100
+#define MEDIATORS_PAGE_MAX      1000
+#define MEDIATOR_COMMITTEES_MAX 20
+
+static const char *const specialties[] = { "law", "psychology", "social_work", "education",
+	"medicine", "other", NULL };
+
+static bool
+specialty_valid(const char *s)
+{
+	for (size_t i = 0; specialties[i]; i++)
+		if (strcmp(s, specialties[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+scope_of(struct request *r)
+{
+	return r->who.role_bit == ROLE_FEDERATION ? r->who.region_code : NULL;
+}
+
+static bool
+optional_date(json_t *v)
+{
+	return v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && date_valid(json_string_value(v)));
+}
+
+static const char *
+text_or_null(json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* {"law","psychology"} from a JSON array of known names; NULL if invalid. */
+static const char *
+specialties_literal(struct request *r, json_t *array)
+{
+	if (array == NULL)
+		return "{}";
+	if (!json_is_array(array) || json_array_size(array) > 6)
+		return NULL;
+	const char *out = "{";
+	size_t i;
+	json_t *v;
+	json_array_foreach(array, i, v)
+	{
+		if (!json_is_string(v) || !specialty_valid(json_string_value(v)))
+			return NULL;
+		out = arena_printf(r->arena, "%s%s%s", out, i ? "," : "", json_string_value(v));
+	}
+	return arena_printf(r->arena, "%s}", out);
+}
+
+/* {1,2} from a JSON array of 1 to 20 committee ids; NULL if invalid. */
+static const char *
+committees_literal(struct request *r, json_t *array)
+{
+	if (!json_is_array(array) || json_array_size(array) == 0 ||
+	    json_array_size(array) > MEDIATOR_COMMITTEES_MAX)
+		return NULL;
+	const char *out = "{";
+	size_t i;
+	json_t *v;
+	json_array_foreach(array, i, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return NULL;
+		out = arena_printf(
+		    r->arena, "%s%s%lld", out, i ? "," : "", (long long)json_integer_value(v));
+	}
+	return arena_printf(r->arena, "%s}", out);
+}
+
+/* The phone sealed for mediator id as bytea text, and its blind index. */
+static bool
+seal_phone(struct request *r, const unsigned char *dek, const char *id, const char *phone,
+    const char **hex, const char **bidx)
+{
+	char norm[32];
+	if (!blind_normalise(BLIND_PHONE, phone, norm, sizeof(norm)))
+		return false;
+	size_t len = strlen(phone), ctlen = len + CRYPT_FIELD_OVERHEAD;
+	unsigned char *ct = arena_alloc(r->arena, ctlen);
+	if (!crypt_seal(dek, "mediators", "phone", id, (const unsigned char *)phone, len, ct))
+		return false;
+	char *out = arena_alloc(r->arena, 2 * ctlen + 3);
+	out[0] = '\\';
+	out[1] = 'x';
+	sodium_bin2hex(out + 2, 2 * ctlen + 1, ct, ctlen);
+	*hex = out;
+	*bidx = arena_printf(
+	    r->arena, "%u", blind_index(keyholder_get(&r->srv->keys), BLIND_PHONE, norm));
+	return true;
+}
+
+static void
+mediators_create(struct request *r)
+{
+	const char *name;
+	json_t *gender = NULL, *full_time = NULL, *specs = NULL, *expert = NULL, *phone = NULL,
+	       *trained = NULL, *certified = NULL, *committees = NULL;
+	json_error_t e;
+	if (json_unpack_ex(r->json, &e, JSON_STRICT,
+		"{s:s, s?o, s:o, s?o, s?o, s?o, s?o, s?o, s:o}", "name", &name, "gender", &gender,
+		"full_time", &full_time, "specialties", &specs, "expert", &expert, "phone", &phone,
+		"trained_on", &trained, "certified_on", &certified, "committees",
+		&committees) != 0) {
+		reply_problem(
+		    r, 400, PROBLEM_VALIDATION, "The body does not fit a mediator: %s.", e.text);
+		return;
+	}
+	const char *spec_lit = specialties_literal(r, specs);
+	const char *comm_lit = committees_literal(r, committees);
+	char norm[32];
+	const char *why = NULL;
+	if (!text_valid(name, 100))
+		why = "name must be 1 to 100 printable characters";
+	else if (gender && !json_is_null(gender) &&
+	    !(json_is_string(gender) &&
+		(strcmp(json_string_value(gender), "female") == 0 ||
+		    strcmp(json_string_value(gender), "male") == 0)))
+		why = "gender is female, male or null";
+	else if (!json_is_boolean(full_time) || (expert && !json_is_boolean(expert)))
+		why = "full_time and expert are true or false";
+	else if (spec_lit == NULL)
+		why = "specialties are some of law, psychology, social_work, education, medicine, "
+		      "other";
+	else if (comm_lit == NULL)
+		why = "committees lists the ids of 1 to 20 committees served";
+	else if (phone && !json_is_null(phone) &&
+	    !(json_is_string(phone) &&
+		blind_normalise(BLIND_PHONE, json_string_value(phone), norm, sizeof(norm))))
+		why = "phone is a mainland phone number (7 to 12 digits, +86 allowed) or null";
+	else if (!optional_date(trained) || !optional_date(certified))
+		why = "trained_on and certified_on are dates such as 2025-09-01, or null";
+	if (why != NULL) {
+		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
+		return;
+	}
+
+	struct db_conn *c = db_request_conn(r);
+	long long dk;
+	unsigned char dek[CRYPT_KEY_BYTES];
+	if (datakey_create(c, keyholder_get(&r->srv->keys), &dk, dek) != DATAKEY_OK) {
+		reply_problem(
+		    r, 503, PROBLEM_UNAVAILABLE, "The mediator could not be stored; try again.");
+		return;
+	}
+	PGresult *next = db_query_or_reply(r, SQL_MEDIATOR_NEXT_ID, NULL);
+	const char *id = next ? PQgetvalue(next, 0, 0) : NULL, *hex = NULL, *bidx = NULL;
+	bool sealed = id != NULL &&
+	    (!json_is_string(phone) ||
+		seal_phone(r, dek, id, json_string_value(phone), &hex, &bidx));
+	sodium_memzero(dek, sizeof(dek));
+	if (!sealed) {
+		datakey_shred(c, dk);
+		if (!reply_sent(r))
+			reply_problem(
+			    r, 500, PROBLEM_INTERNAL, "The phone could not be encrypted.");
+		return;
+	}
+	const char *params[] = { id, arena_printf(r->arena, "%lld", dk), name, text_or_null(gender),
+		json_is_true(full_time) ? "true" : "false", spec_lit,
+		expert ? (json_is_true(expert) ? "true" : "false") : NULL, hex, bidx,
+		text_or_null(trained), text_or_null(certified), comm_lit, scope_of(r) };
+	PGresult *res = audit_exec_or_reply(r, SQL_MEDIATOR_CREATE, params, 13);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
+		datakey_shred(c, dk); /* the key of a mediator that was not stored */
+		if (res == NULL)
+			return;
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_msg(LOG_ERROR, "request %s: storing a mediator: %s", r->id,
+			    PQresultErrorMessage(res));
+			reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
+			    "The mediator does not hold: trained_on and certified_on must be real "
+			    "dates.");
+		} else {
+			reply_problem(r, 404, PROBLEM_NOT_FOUND,
+			    "A committee listed does not exist in your scope.");
+		}
+		return;
+	}
+	request_add_header(r, "Location", arena_printf(r->arena, "/api/v1/mediators/%s", id));
+	db_reply_json(r, 201, res);
+}
+
+/* Decrypts the phone of mediator id into the request's arena; NULL if it cannot. */
+static const char *
+open_phone(struct request *r, const char *id, const char *dk, const char *hex)
+{
+	unsigned char dek[CRYPT_KEY_BYTES];
+	enum datakey_status st =
+	    datakey_open_held(db_request_conn(r), &r->srv->keys, strtoll(dk, NULL, 10), dek);
+	if (st != DATAKEY_OK) {
+		log_msg(LOG_WARN, "request %s: mediator %s: data key %s", r->id, id,
+		    datakey_status_text(st));
+		return NULL;
+	}
+	size_t hexlen = strlen(hex), len = 0, plen = 0;
+	unsigned char *ct = arena_alloc(r->arena, hexlen / 2 + 1);
+	char *plain = arena_alloc(r->arena, hexlen / 2 + 1);
+	bool good = hexlen > 2 &&
+	    sodium_hex2bin(ct, hexlen / 2, hex + 2, hexlen - 2, NULL, &len, NULL) == 0 &&
+	    crypt_open(dek, "mediators", "phone", id, ct, len, (unsigned char *)plain, &plen);
+	sodium_memzero(dek, sizeof(dek));
+	if (!good) {
+		log_msg(
+		    LOG_ERROR, "request %s: mediator %s: the phone does not decrypt", r->id, id);
+		return NULL;
+	}
+	plain[plen] = '\0';
+	return plain;
+}
+
+static void
+mediators_get(struct request *r)
+{
+	const char *id = request_id_or_reply(r);
+	if (id == NULL)
+		return;
+	const char *params[] = { id, scope_of(r) };
+	PGresult *res = db_query_or_reply(r, SQL_MEDIATOR_GET, params);
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		reply_problem(r, 404, PROBLEM_NOT_FOUND, "There is no mediator %s.", id);
+		return;
+	}
+	/* Administrators see the phone when they say why; the read is audited. */
+	bool reveal = r->who.role_bit == ROLE_ADMIN && !PQgetisnull(res, 0, 2) &&
+	    request_header(r, "X-Access-Purpose") != NULL;
+	if (!reveal) {
+		db_reply_json(r, 200, res);
+		return;
+	}
+	const char *phone = open_phone(r, id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	json_t *m = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (phone != NULL) {
+		const char *p[10];
+		audit_context(r, p);
+		p[6] = "mediator.read";
+		p[7] = "mediator";
+		p[8] = id;
+		p[9] = "{phone}";
+		PGresult *a = db_exec_or_reply(r, SQL_AUDIT_READ, p);
+		if (a == NULL || PQresultStatus(a) != PGRES_COMMAND_OK) {
+			json_decref(m);
+			if (!reply_sent(r))
+				reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+				    "The read could not be audited, so it is not made.");
+			return;
+		}
+		json_object_set_new(m, "phone", json_string(phone));
+	}
+	reply_json(r, 200, m);
+}
+
+static void
+mediators_list(struct request *r)
+{
+	static const char *const known[] = { "committee", "expert", "specialty", "after", "limit",
+		NULL };
+	if (!request_query_known_or_reply(r, known))
+		return;
+	const char *committee = request_query(r, "committee"), *expert = request_query(r, "expert");
+	const char *spec = request_query(r, "specialty"), *after = request_query(r, "after");
+	const char *limit_s = request_query(r, "limit");
+	long limit = MEDIATORS_PAGE_DEFAULT, v;
+	if ((committee && !parse_int_range(committee, 1, 999999999999L, &v)) ||
+	    (expert && strcmp(expert, "true") != 0 && strcmp(expert, "false") != 0) ||
+	    (spec && !specialty_valid(spec)) ||
+	    (after && !parse_int_range(after, 0, 999999999999L, &v)) ||
+	    (limit_s && !parse_int_range(limit_s, 1, MEDIATORS_PAGE_MAX, &limit))) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+		    "committee and after are ids, expert is true or false, specialty a specialty, "
+		    "limit 1 to %d.",
+		    MEDIATORS_PAGE_MAX);
+		return;
+	}
+	const char *params[] = { scope_of(r), committee, expert, spec, after,
+		arena_printf(r->arena, "%ld", limit) };
+	PGresult *res = db_query_or_reply(r, SQL_MEDIATORS_LIST, params);
+	if (res != NULL)
+		db_reply_json(r, 200, res);
+}
+
+const struct route mediators_routes[] = {
+	{ "POST", "/api/v1/mediators", mediators_create, ROLE_ADMIN | ROLE_FEDERATION, BODY_JSON },
+	{ "GET", "/api/v1/mediators", mediators_list, ROLE_ADMIN | ROLE_FEDERATION, BODY_NONE },
+	{ "GET", "/api/v1/mediators/{id}", mediators_get, ROLE_ADMIN | ROLE_FEDERATION, BODY_NONE },
+	{ 0 },
+};
