@@ -27,13 +27,6 @@ kind_valid(const char *s)
 	return strcmp(s, "committee") == 0 || strcmp(s, "room") == 0 || strcmp(s, "guidance") == 0;
 }
 
-/* The region a caller's writes and reads are confined to; NULL: all. */
-static const char *
-scope_of(struct request *r)
-{
-	return r->who.role_bit == ROLE_FEDERATION ? r->who.region_code : NULL;
-}
-
 /* A committee's fields from a body; absent ones stay NULL / unset. */
 struct committee_input {
 	const char *name, *kind, *region, *established;
@@ -128,7 +121,7 @@ committees_create(struct request *r)
 		return;
 	const char *params[] = { in.name, in.kind, in.region, text_or_null(in.host),
 		text_or_null(in.address), text_or_null(in.phone), bool_text(in.purchased),
-		in.established, text_or_null(in.closed), scope_of(r) };
+		in.established, text_or_null(in.closed), request_scope(r) };
 	PGresult *res = audit_exec_or_reply(r, SQL_COMMITTEE_CREATE, params, 10);
 	if (res == NULL)
 		return;
@@ -169,7 +162,7 @@ committees_list(struct request *r)
 		    COMMITTEES_PAGE_MAX);
 		return;
 	}
-	const char *params[] = { scope_of(r), region, kind, on, after,
+	const char *params[] = { request_scope(r), region, kind, on, after,
 		arena_printf(r->arena, "%ld", limit), level };
 	PGresult *res = db_query_or_reply(r, SQL_COMMITTEES_LIST, params);
 	if (res != NULL)
@@ -182,7 +175,7 @@ committees_get(struct request *r)
 	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
-	const char *params[] = { id, scope_of(r) };
+	const char *params[] = { id, request_scope(r) };
 	PGresult *res = db_query_or_reply(r, SQL_COMMITTEE_GET, params);
 	if (res == NULL)
 		return;
@@ -199,7 +192,7 @@ committees_update(struct request *r)
 	struct committee_input in;
 	if (id == NULL || !committee_input_or_reply(r, &in, false))
 		return;
-	const char *params[] = { id, scope_of(r), in.name, in.kind, in.region,
+	const char *params[] = { id, request_scope(r), in.name, in.kind, in.region,
 		in.host ? "true" : "false", text_or_null(in.host), in.address ? "true" : "false",
 		text_or_null(in.address), in.phone ? "true" : "false", text_or_null(in.phone),
 		bool_text(in.purchased), in.established, in.closed ? "true" : "false",

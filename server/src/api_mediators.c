@@ -37,12 +37,6 @@ specialty_valid(const char *s)
 	return false;
 }
 
-static const char *
-scope_of(struct request *r)
-{
-	return r->who.role_bit == ROLE_FEDERATION ? r->who.region_code : NULL;
-}
-
 static bool
 optional_date(json_t *v)
 {
@@ -187,7 +181,7 @@ mediators_create(struct request *r)
 	const char *params[] = { id, arena_printf(r->arena, "%lld", dk), name, text_or_null(gender),
 		json_is_true(full_time) ? "true" : "false", spec_lit,
 		expert ? (json_is_true(expert) ? "true" : "false") : NULL, hex, bidx,
-		text_or_null(trained), text_or_null(certified), comm_lit, scope_of(r) };
+		text_or_null(trained), text_or_null(certified), comm_lit, request_scope(r) };
 	PGresult *res = audit_exec_or_reply(r, SQL_MEDIATOR_CREATE, params, 13);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
 		datakey_shred(c, dk); /* the key of a mediator that was not stored */
@@ -243,7 +237,7 @@ mediators_get(struct request *r)
 	const char *id = request_id_or_reply(r);
 	if (id == NULL)
 		return;
-	const char *params[] = { id, scope_of(r) };
+	const char *params[] = { id, request_scope(r) };
 	PGresult *res = db_query_or_reply(r, SQL_MEDIATOR_GET, params);
 	if (res == NULL)
 		return;
@@ -302,7 +296,7 @@ mediators_list(struct request *r)
 		    MEDIATORS_PAGE_MAX);
 		return;
 	}
-	const char *params[] = { scope_of(r), committee, expert, spec, after,
+	const char *params[] = { request_scope(r), committee, expert, spec, after,
 		arena_printf(r->arena, "%ld", limit) };
 	PGresult *res = db_query_or_reply(r, SQL_MEDIATORS_LIST, params);
 	if (res != NULL)

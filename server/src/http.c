@@ -138,6 +138,12 @@ request_id_or_reply(struct request *r)
 	return id;
 }
 
+const char *
+request_scope(const struct request *r)
+{
+	return r->who.role_bit == ROLE_FEDERATION ? r->who.region_code : NULL;
+}
+
 void
 request_add_header(struct request *r, const char *name, const char *value)
 {

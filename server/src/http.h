@@ -115,6 +115,12 @@ bool request_query_known_or_reply(struct request *r, const char *const *allowed)
  */
 const char *request_id_or_reply(struct request *r);
 
+/*
+ * The region the caller's reads and writes of regional objects are
+ * confined to (federation staff: theirs), or NULL for no confinement.
+ */
+const char *request_scope(const struct request *r);
+
 /* Adds a response header (name and value must outlive the request). */
 void request_add_header(struct request *r, const char *name, const char *value);
 
