@@ -36,6 +36,7 @@ SRCS := \
 	server/src/api_ops.c \
 	server/src/api_regions.c \
 	server/src/api_sessions.c \
+	server/src/api_targets.c \
 	server/src/api_users.c \
 	server/src/arena.c \
 	server/src/audit.c \

@@ -13,6 +13,7 @@ extern const struct route users_routes[];
 extern const struct route audit_routes[];
 extern const struct route committees_routes[];
 extern const struct route mediators_routes[];
+extern const struct route targets_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

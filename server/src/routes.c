@@ -11,5 +11,6 @@ const struct route *const api_routes[] = {
 	audit_routes,
 	committees_routes,
 	mediators_routes,
+	targets_routes,
 	NULL,
 };

@@ -348,6 +348,32 @@
 	    "client_addr,"                                                                         \
 	    " purpose, action, object_type, object_id, fields, status) VALUES ($1::bigint, $2,"    \
 	    " $3::user_role, $4, $5::inet, $6, $7, $8, $9, $10::text[], 200)")                     \
+	X(SQL_TARGETS_GET, SQL_SERVE, true, 2,                                                     \
+	    "SELECT json_build_object('year', $1::integer, 'targets', COALESCE(json_agg("          \
+	    "json_build_object('region_code', t.region_code, 'new_committees', t.new_committees,"  \
+	    " 'every_county_covered', t.every_county_covered, 'pilot_districts', "                 \
+	    "t.pilot_districts,"                                                                   \
+	    " 'updated_at', t.updated_at) ORDER BY t.region_code), '[]'))::text FROM targets t"    \
+	    " WHERE t.year = $1 AND ($2::text IS NULL OR region_within(t.region_code, $2)"         \
+	    " OR region_within($2, t.region_code))")                                               \
+	X(SQL_TARGET_PUT, SQL_SERVE, false, 11,                                                    \
+	    "WITH bad AS (SELECT count(*) AS n FROM unnest($11::text[]) d LEFT JOIN regions g"     \
+	    " ON g.code = d WHERE g.code IS NULL OR g.level <> 'county' OR NOT region_within(d, "  \
+	    "$8)),"                                                                                \
+	    " t AS (INSERT INTO targets (year, region_code, new_committees, every_county_covered," \
+	    " pilot_districts) SELECT $7, $8, $9, $10::boolean, $11::text[] FROM bad WHERE bad.n " \
+	    "= 0"                                                                                  \
+	    " ON CONFLICT (year, region_code) DO UPDATE SET new_committees = "                     \
+	    "EXCLUDED.new_committees,"                                                             \
+	    " every_county_covered = EXCLUDED.every_county_covered,"                               \
+	    " pilot_districts = EXCLUDED.pilot_districts, updated_at = now() RETURNING *),"        \
+	    " a AS (" SQL_AUDIT_FROM("target.put", "target", "t.year || '/' || t.region_code",     \
+		"200", "t") ")"                                                                    \
+			    " SELECT json_build_object('region_code', t.region_code, "             \
+			    "'new_committees', t.new_committees,"                                  \
+			    " 'every_county_covered', t.every_county_covered, 'pilot_districts', " \
+			    "t.pilot_districts,"                                                   \
+			    " 'updated_at', t.updated_at)::text FROM t")                           \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

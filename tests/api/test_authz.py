@@ -62,6 +62,8 @@ EXPECTED = {
     ("POST",   "/api/v1/mediators"):            (401, 201, 201, 403, 403, 201, 403, 401),
     ("GET",    "/api/v1/mediators"):            (401, 200, 200, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/mediators/{id}"):       (401, 200, 200, 403, 403, 200, 403, 401),
+    ("GET",    "/api/v1/targets/{year}"):       (401, 200, 200, 403, 403, 200, 403, 401),
+    ("PUT",    "/api/v1/targets/{year}"):       (401, 200, 403, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -242,6 +244,22 @@ def mediator_get(ctx, caller):
     return Req(f"/api/v1/mediators/{ctx.mediator}")
 
 
+def target_get(ctx, caller):
+    return Req("/api/v1/targets/2020")
+
+
+def target_put(ctx, caller):
+    ctx.region_seq += 1
+    count = ctx.region_seq  # a value no other cell sets
+    body = {"region_code": "450200", "new_committees": count, "every_county_covered": True}
+
+    def check(status):
+        now = ctx.psql("SELECT new_committees FROM targets WHERE year = 2029 AND region_code = '450200'")
+        assert (now == str(count)) == ok(status), (status, now, count)
+
+    return Req("/api/v1/targets/2029", body, check=check)
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -261,6 +279,8 @@ REQUESTS = {
     ("PATCH", "/api/v1/committees/{id}"): committee_update,
     ("POST", "/api/v1/mediators"): mediator_create,
     ("GET", "/api/v1/mediators/{id}"): mediator_get,
+    ("GET", "/api/v1/targets/{year}"): target_get,
+    ("PUT", "/api/v1/targets/{year}"): target_put,
 }
 
 
