@@ -32,6 +32,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 SRCS := \
 	server/src/api_audit.c \
 	server/src/api_committees.c \
+	server/src/api_coverage.c \
 	server/src/api_mediators.c \
 	server/src/api_ops.c \
 	server/src/api_regions.c \

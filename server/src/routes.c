@@ -12,5 +12,6 @@ const struct route *const api_routes[] = {
 	committees_routes,
 	mediators_routes,
 	targets_routes,
+	coverage_routes,
 	NULL,
 };

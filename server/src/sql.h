@@ -374,6 +374,60 @@
 			    " 'every_county_covered', t.every_county_covered, 'pilot_districts', " \
 			    "t.pilot_districts,"                                                   \
 			    " 'updated_at', t.updated_at)::text FROM t")                           \
+	X(SQL_COVERAGE, SQL_SERVE, true, 3,                                                        \
+	    "WITH d AS (SELECT COALESCE($1::date, civil_today()) AS on_day, $2::text AS top"       \
+	    " WHERE EXISTS (SELECT 1 FROM regions WHERE code = $2)"                                \
+	    " AND ($3::text IS NULL OR region_within($2, $3))),"                                   \
+	    " live AS (SELECT c.* FROM committees c, d WHERE c.established_on <= d.on_day"         \
+	    " AND (c.closed_on IS NULL OR c.closed_on > d.on_day) AND "                            \
+	    "region_within(c.region_code, d.top)),"                                                \
+	    " serving AS (SELECT DISTINCT mc.mediator_id, m.expert, c.region_code"                 \
+	    " FROM mediator_committees mc JOIN live c ON c.id = mc.committee_id"                   \
+	    " JOIN mediators m ON m.id = mc.mediator_id, d WHERE m.active AND mc.started_on <= "   \
+	    "d.on_day"                                                                             \
+	    " AND (mc.ended_on IS NULL OR mc.ended_on > d.on_day)),"                               \
+	    " counties AS (SELECT g.code, g.name FROM regions g, d WHERE g.level = 'county'"       \
+	    " AND region_within(g.code, d.top)),"                                                  \
+	    " per AS (SELECT k.code, k.name,"                                                      \
+	    " (SELECT count(*) FROM live c WHERE c.kind = 'committee' AND "                        \
+	    "region_within(c.region_code, k.code)) AS committees,"                                 \
+	    " (SELECT count(*) FROM live c WHERE c.kind = 'room' AND "                             \
+	    "region_within(c.region_code, k.code)) AS rooms,"                                      \
+	    " (SELECT count(*) FROM live c WHERE c.kind = 'guidance' AND "                         \
+	    "region_within(c.region_code, k.code)) AS guidance,"                                   \
+	    " (SELECT count(DISTINCT s.mediator_id) FROM serving s WHERE "                         \
+	    "region_within(s.region_code, k.code)) AS mediators,"                                  \
+	    " (SELECT count(DISTINCT s.mediator_id) FROM serving s WHERE s.expert"                 \
+	    " AND region_within(s.region_code, k.code)) AS experts FROM counties k),"              \
+	    " target AS (SELECT t.* FROM targets t, d WHERE t.region_code = d.top"                 \
+	    " AND t.year = extract(year FROM d.on_day)),"                                          \
+	    " pilots AS (SELECT p.code, p.name,"                                                   \
+	    " (SELECT count(*) FROM regions s WHERE s.parent_code = p.code AND s.level = "         \
+	    "'township') AS streets,"                                                              \
+	    " (SELECT count(*) FROM regions s WHERE s.parent_code = p.code AND s.level = "         \
+	    "'township'"                                                                           \
+	    " AND EXISTS (SELECT 1 FROM live c WHERE c.kind IN ('committee', 'room')"              \
+	    " AND region_within(c.region_code, s.code))) AS covered"                               \
+	    " FROM target t CROSS JOIN LATERAL unnest(t.pilot_districts) AS u(code)"               \
+	    " JOIN regions p ON p.code = u.code)"                                                  \
+	    " SELECT json_build_object('as_of', d.on_day, 'region_code', d.top,"                   \
+	    " 'counties', COALESCE((SELECT json_agg(json_build_object('region_code', per.code,"    \
+	    " 'name', per.name, 'committees', per.committees, 'rooms', per.rooms,"                 \
+	    " 'guidance', per.guidance, 'covered', per.committees + per.rooms > 0,"                \
+	    " 'mediators', per.mediators, 'experts', per.experts) ORDER BY per.code) FROM per), "  \
+	    "'[]'),"                                                                               \
+	    " 'totals', json_build_object('counties', (SELECT count(*) FROM per),"                 \
+	    " 'counties_covered', (SELECT count(*) FROM per WHERE per.committees + per.rooms > "   \
+	    "0),"                                                                                  \
+	    " 'new_committees', (SELECT count(*) FROM live c WHERE c.kind = 'committee'"           \
+	    " AND extract(year FROM c.established_on) = extract(year FROM d.on_day)),"             \
+	    " 'target_new_committees', (SELECT new_committees FROM target),"                       \
+	    " 'every_county_covered_required', (SELECT every_county_covered FROM target)),"        \
+	    " 'pilot_districts', COALESCE((SELECT json_agg(json_build_object('region_code', "      \
+	    "p.code,"                                                                              \
+	    " 'name', p.name, 'streets', p.streets, 'streets_covered', p.covered,"                 \
+	    " 'share', CASE WHEN p.streets > 0 THEN round(p.covered::numeric / p.streets, 4) END)" \
+	    " ORDER BY p.code) FROM pilots p), '[]'))::text FROM d")                               \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

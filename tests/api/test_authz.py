@@ -64,6 +64,7 @@ EXPECTED = {
     ("GET",    "/api/v1/mediators/{id}"):       (401, 200, 200, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/targets/{year}"):       (401, 200, 200, 403, 403, 200, 403, 401),
     ("PUT",    "/api/v1/targets/{year}"):       (401, 200, 403, 403, 403, 200, 403, 401),
+    ("GET",    "/api/v1/coverage"):             (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -260,6 +261,11 @@ def target_put(ctx, caller):
     return Req("/api/v1/targets/2029", body, check=check)
 
 
+def coverage_get(ctx, caller):
+    # Federation staff default to their own county; administrators name one.
+    return Req("/api/v1/coverage?region=450202")
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -281,6 +287,7 @@ REQUESTS = {
     ("GET", "/api/v1/mediators/{id}"): mediator_get,
     ("GET", "/api/v1/targets/{year}"): target_get,
     ("PUT", "/api/v1/targets/{year}"): target_put,
+    ("GET", "/api/v1/coverage"): coverage_get,
 }
 
 

@@ -153,3 +153,92 @@ def test_committees_that_cannot_hold_are_unprocessable(city, body):
 def test_bad_list_queries(city):
     for q in ("kind=office", "level=street", "active_on=today", "region=45", "limit=0", "colour=red"):
         assert_problem(city.api.get(f"/api/v1/committees?{q}", headers=city.admin.auth), 400, "bad-request")
+
+
+# --- coverage ----------------------------------------------------------------------
+
+
+def coverage(inst, auth, **query):
+    q = "&".join(f"{k}={v}" for k, v in query.items())
+    r = inst.api.get(f"/api/v1/coverage?{q}", headers=auth)
+    assert r.status == 200, r
+    return r.json()
+
+
+def covered_codes(body):
+    return [c["region_code"] for c in body["counties"] if c["covered"]]
+
+
+def test_coverage_on_a_past_day(city):
+    body = coverage(city, city.admin.auth, region="450200", as_of="2026-01-01")
+    assert body["as_of"] == "2026-01-01" and body["region_code"] == "450200"
+    assert [c["region_code"] for c in body["counties"]] == COUNTIES
+    assert covered_codes(body) == [c for c in COUNTIES if c not in ("450224", "450226")]
+    assert body["totals"]["counties"] == 10
+    assert body["totals"]["counties_covered"] == 8
+    # Before the guidance committee existed, the city has none.
+    before = coverage(city, city.admin.auth, region="450200", as_of="2019-01-01")
+    assert before["totals"]["counties_covered"] == 0
+
+
+def test_coverage_follows_rooms_added_and_committees_closed(city):
+    # (earlier tests: a room in 融安县 from 2026-03-08; 柳北区 closed on 2026-02-01)
+    body = coverage(city, city.admin.auth, region="450200", as_of="2026-06-30")
+    covered = covered_codes(body)
+    assert "450224" in covered and "450205" not in covered and "450226" not in covered
+
+
+def test_coverage_against_the_target_and_new_committees(city):
+    city.api.request("PUT", "/api/v1/targets/2026", headers=city.admin.auth,
+                     json_body={"region_code": "450200", "new_committees": 4, "every_county_covered": True,
+                                "pilot_districts": ["450202"]})
+    make(city, city.admin.auth, "新建婚调委一", "committee", "450226", "2026-05-01")
+    totals = coverage(city, city.admin.auth, region="450200", as_of="2026-06-30")["totals"]
+    assert totals["target_new_committees"] == 4 and totals["every_county_covered_required"] is True
+    assert totals["new_committees"] == 1
+    assert coverage(city, city.admin.auth, region="450200", as_of="2026-04-30")["totals"]["new_committees"] == 0
+
+
+def test_a_pilot_districts_street_coverage_moves_as_rooms_are_added(city):
+    for n in range(2, 5):
+        city.api.post("/api/v1/regions", headers=city.admin.auth,
+                      json_body={"code": f"450202{n:03d}", "name": f"城中第{n}街道", "level": "township", "parent_code": "450202"})
+    def pilot(day):
+        body = coverage(city, city.admin.auth, region="450200", as_of=day)
+        (p,) = body["pilot_districts"]
+        return p["region_code"], p["streets"], p["streets_covered"], p["share"]
+    # 450202001 got a room on 2026-04-01 (an earlier test); four streets in all.
+    assert pilot("2026-06-30") == ("450202", 4, 1, 0.25)
+    make(city, city.fed_chengzhong.auth, "第二街道婚调室", "room", "450202002", "2026-07-01")
+    assert pilot("2026-06-30") == ("450202", 4, 1, 0.25)
+    assert pilot("2026-07-01") == ("450202", 4, 2, 0.5)
+
+
+def test_county_staff_get_their_county_by_default_and_nothing_else(city):
+    body = coverage(city, city.fed_chengzhong.auth, as_of="2026-06-30")
+    assert body["region_code"] == "450202" and [c["region_code"] for c in body["counties"]] == ["450202"]
+    r = city.api.get("/api/v1/coverage?region=450203", headers=city.fed_chengzhong.auth)
+    assert_problem(r, 404, "not-found")
+    assert_problem(city.api.get("/api/v1/coverage?region=450200", headers=city.fed_chengzhong.auth), 404, "not-found")
+
+
+def test_coverage_needs_a_region_from_an_administrator_and_good_values(city):
+    for q in ("", "?region=45", "?region=450200&as_of=yesterday", "?region=450200&colour=red",
+              "?region=450200&as_of=2026-02-30"):
+        assert_problem(city.api.get(f"/api/v1/coverage{q}", headers=city.admin.auth), 400, "bad-request")
+    assert_problem(city.api.get("/api/v1/coverage?region=450299", headers=city.admin.auth), 404, "not-found")
+
+
+def test_coverage_as_csv_opens_in_excel(city):
+    r = city.api.get("/api/v1/coverage?region=450200&as_of=2026-06-30",
+                     headers={**city.admin.auth, "Accept": "text/csv"})
+    assert r.status == 200, r
+    assert r.header("Content-Type") == "text/csv; charset=utf-8"
+    assert r.body.startswith(b"\xef\xbb\xbf")
+    lines = r.body[3:].decode("utf-8").split("\r\n")
+    assert lines[0] == "region_code,name,committees,rooms,guidance,covered,mediators,experts"
+    assert lines[-1] == ""
+    rows = [line.split(",") for line in lines[1:-1]]
+    assert [row[0] for row in rows] == COUNTIES
+    assert dict((row[0], row[1]) for row in rows)["450225"] == "融水苗族自治县"
+    assert dict((row[0], row[5]) for row in rows)["450224"] == "yes"
