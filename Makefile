@@ -33,6 +33,7 @@ SRCS := \
 	server/src/api_audit.c \
 	server/src/api_committees.c \
 	server/src/api_coverage.c \
+	server/src/api_import.c \
 	server/src/api_mediators.c \
 	server/src/api_ops.c \
 	server/src/api_regions.c \
@@ -44,6 +45,7 @@ SRCS := \
 	server/src/auth.c \
 	server/src/config.c \
 	server/src/crypt.c \
+	server/src/csv.c \
 	server/src/datakey.c \
 	server/src/db.c \
 	server/src/errorf.c \
@@ -64,6 +66,7 @@ UNIT_SRCS := \
 	tests/unit/test_auth.c \
 	tests/unit/test_config.c \
 	tests/unit/test_crypt.c \
+	tests/unit/test_csv.c \
 	tests/unit/test_reply.c \
 	tests/unit/test_router.c \
 	tests/unit/test_validate.c

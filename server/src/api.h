@@ -15,6 +15,7 @@ extern const struct route committees_routes[];
 extern const struct route mediators_routes[];
 extern const struct route targets_routes[];
 extern const struct route coverage_routes[];
+extern const struct route import_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

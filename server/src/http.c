@@ -214,6 +214,40 @@ request_query_known_or_reply(struct request *r, const char *const *allowed)
 	return false;
 }
 
+/* Is ct "text/csv", optionally with charset utf-8? */
+static bool
+content_type_is_csv(const char *ct)
+{
+	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0)
+		return false;
+	const char *rest = ct + 8;
+	while (*rest == ' ')
+		rest++;
+	if (*rest == '\0')
+		return true;
+	if (*rest++ != ';')
+		return false;
+	while (*rest == ' ')
+		rest++;
+	return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
+}
+
+/* Checks the media type of a BODY_CSV route and that there is a body. */
+static bool
+csv_body_or_reply(struct request *r)
+{
+	if (!content_type_is_csv(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		reply_problem(r, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+		    "This operation takes a body of type text/csv (UTF-8).");
+		return false;
+	}
+	if (r->body_len == 0) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "This operation needs a CSV body.");
+		return false;
+	}
+	return true;
+}
+
 static bool
 content_type_is_json(const char *ct)
 {
@@ -321,6 +355,8 @@ dispatch(struct request *r)
 	if (!authorize_or_reply(r))
 		return;
 	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
+		return;
+	if (r->route->body == BODY_CSV && !csv_body_or_reply(r))
 		return;
 	r->route->handler(r);
 	if (!reply_sent(r)) {

@@ -154,3 +154,16 @@ reply_problem(struct request *r, unsigned status, const char *slug, const char *
 	json_decref(p);
 	reply_take(r, status, "application/problem+json", text, strlen(text));
 }
+
+void
+reply_problem_with(
+    struct request *r, unsigned status, const char *slug, const char *detail, json_t *extra)
+{
+	json_t *p =
+	    problem_new(status, slug, detail, strlen(r->path) <= 256 ? r->path : NULL, r->id);
+	json_object_update(p, extra);
+	json_decref(extra);
+	char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(p);
+	reply_take(r, status, "application/problem+json", text, strlen(text));
+}

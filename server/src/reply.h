@@ -53,6 +53,10 @@ reply_take(struct request *r, unsigned status, const char *content_type, char *d
 void reply_problem(struct request *r, unsigned status, const char *slug, const char *detail_fmt,
     ...) __attribute__((format(printf, 4, 5)));
 
+/* Sends a problem with more members (an "errors" list, say): extra is stolen. */
+void reply_problem_with(
+    struct request *r, unsigned status, const char *slug, const char *detail, json_t *extra);
+
 /* Has a reply been queued for r? */
 bool reply_sent(const struct request *r);
 

@@ -22,6 +22,7 @@ struct request;
 enum route_body {
 	BODY_NONE, /* any body is ignored */
 	BODY_JSON, /* application/json, parsed before the handler runs */
+	BODY_CSV,  /* text/csv, handed to the handler as text */
 };
 
 struct route {

@@ -13,5 +13,6 @@ const struct route *const api_routes[] = {
 	mediators_routes,
 	targets_routes,
 	coverage_routes,
+	import_routes,
 	NULL,
 };

@@ -428,6 +428,10 @@
 	    " 'name', p.name, 'streets', p.streets, 'streets_covered', p.covered,"                 \
 	    " 'share', CASE WHEN p.streets > 0 THEN round(p.covered::numeric / p.streets, 4) END)" \
 	    " ORDER BY p.code) FROM pilots p), '[]'))::text FROM d")                               \
+	X(SQL_REGIONS_OUTSIDE, SQL_SERVE, true, 2,                                                 \
+	    "SELECT u.code FROM unnest($1::text[]) AS u(code)"                                     \
+	    " WHERE NOT EXISTS (SELECT 1 FROM regions g WHERE g.code = u.code)"                    \
+	    " OR ($2::text IS NOT NULL AND NOT region_within(u.code, $2))")                        \
 	X(SQL_REGION_INSERT, SQL_SERVE, false, 10,                                                 \
 	    "WITH r AS (INSERT INTO regions (code, name, level, parent_code)"                      \
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \

@@ -179,3 +179,14 @@ date_valid(const char *s)
 	return strlen(s) == 10 && digits(s, 4, 1900, 9999) && s[4] == '-' &&
 	    digits(s + 5, 2, 1, 12) && s[7] == '-' && digits(s + 8, 2, 1, 31);
 }
+
+bool
+date_exists(const char *s)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (!date_valid(s))
+		return false;
+	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= days[m - 1] + (m == 2 && leap);
+}

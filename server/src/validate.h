@@ -39,6 +39,9 @@ bool rfc3339_valid(const char *s);
 /* A calendar date YYYY-MM-DD (ranges checked; 30 February left to the database). */
 bool date_valid(const char *s);
 
+/* date_valid, and a day that exists (leap years included). */
+bool date_exists(const char *s);
+
 /*
  * Copies src into dst (dstlen bytes, NUL included) as printable UTF-8:
  * an invalid sequence or a control character becomes '?', and a character

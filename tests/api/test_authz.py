@@ -65,6 +65,7 @@ EXPECTED = {
     ("GET",    "/api/v1/targets/{year}"):       (401, 200, 200, 403, 403, 200, 403, 401),
     ("PUT",    "/api/v1/targets/{year}"):       (401, 200, 403, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/coverage"):             (401, 200, 200, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/import/committees"):    (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -83,9 +84,10 @@ SESSION_CALLERS = ("admin", "federation", "mediator", "hotline")
 
 
 class Req:
-    def __init__(self, path, body=None, headers=None, check=None):
+    def __init__(self, path, body=None, headers=None, check=None, content_type=None):
         self.path = path
         self.body = body
+        self.content_type = content_type  # a body sent as is, not as JSON
         self.headers = headers  # replaces the caller's headers when given
         self.check = check  # check(status): side effects match the status
 
@@ -266,6 +268,18 @@ def coverage_get(ctx, caller):
     return Req("/api/v1/coverage?region=450202")
 
 
+def import_committees(ctx, caller):
+    name = f"导入婚调室 {secrets.token_hex(4)}"
+    csv = ("name,kind,region_code,host_org,address,phone,purchased_service,established_on,closed_on\n"
+           f"{name},room,450202,,,,,2026-01-05,\n")
+
+    def check(status):
+        count = ctx.psql(f"SELECT count(*) FROM committees WHERE name = '{name}'")
+        assert count == ("1" if ok(status) else "0"), (name, status, count)
+
+    return Req("/api/v1/import/committees", csv, check=check, content_type="text/csv")
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -288,6 +302,7 @@ REQUESTS = {
     ("GET", "/api/v1/targets/{year}"): target_get,
     ("PUT", "/api/v1/targets/{year}"): target_put,
     ("GET", "/api/v1/coverage"): coverage_get,
+    ("POST", "/api/v1/import/committees"): import_committees,
 }
 
 
@@ -347,7 +362,11 @@ def test_cell(ctx, op, caller):
     headers = dict(ctx.callers[caller] if req.headers is None else req.headers)
     rid = "authz-" + secrets.token_hex(8)
     headers["X-Request-Id"] = rid
-    r = ctx.api.request(method, req.path, headers=headers, json_body=req.body)
+    if req.content_type is not None:
+        headers["Content-Type"] = req.content_type
+        r = ctx.api.request(method, req.path, headers=headers, body=req.body.encode())
+    else:
+        r = ctx.api.request(method, req.path, headers=headers, json_body=req.body)
     assert r.status == want, f"{caller}: {r!r}"
     assert r.header("X-Request-Id") == rid
 

@@ -12,6 +12,7 @@ main(void)
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, crypt_suite());
+	srunner_add_suite(sr, csv_suite());
 	srunner_add_suite(sr, reply_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, validate_suite());

@@ -10,6 +10,7 @@ Suite *arena_suite(void);
 Suite *auth_suite(void);
 Suite *config_suite(void);
 Suite *crypt_suite(void);
+Suite *csv_suite(void);
 Suite *reply_suite(void);
 Suite *router_suite(void);
 Suite *validate_suite(void);

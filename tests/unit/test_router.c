@@ -416,7 +416,8 @@ START_TEST(test_api_routes_well_formed)
 			    r->roles != 0, "%s %s has no role: unreachable", r->method, r->pattern);
 			ck_assert_msg((r->roles & ~known_roles) == 0,
 			    "%s %s has unknown role bits %#x", r->method, r->pattern, r->roles);
-			ck_assert_msg(r->body == BODY_NONE || r->body == BODY_JSON,
+			ck_assert_msg(
+			    r->body == BODY_NONE || r->body == BODY_JSON || r->body == BODY_CSV,
 			    "%s %s: body %d", r->method, r->pattern, (int)r->body);
 		}
 	}
