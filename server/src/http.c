@@ -214,13 +214,14 @@ request_query_known_or_reply(struct request *r, const char *const *allowed)
 	return false;
 }
 
-/* Is ct "text/csv", optionally with charset utf-8? */
+/* Is ct the media type want, optionally with charset utf-8 (any case)? */
 static bool
-content_type_is_csv(const char *ct)
+content_type_is(const char *ct, const char *want)
 {
-	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0)
+	size_t n = strlen(want);
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
 		return false;
-	const char *rest = ct + 8;
+	const char *rest = ct + n;
 	while (*rest == ' ')
 		rest++;
 	if (*rest == '\0')
@@ -236,7 +237,7 @@ content_type_is_csv(const char *ct)
 static bool
 csv_body_or_reply(struct request *r)
 {
-	if (!content_type_is_csv(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+	if (!content_type_is(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "text/csv")) {
 		reply_problem(r, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
 		    "This operation takes a body of type text/csv (UTF-8).");
 		return false;
@@ -248,32 +249,11 @@ csv_body_or_reply(struct request *r)
 	return true;
 }
 
-static bool
-content_type_is_json(const char *ct)
-{
-	if (ct == NULL)
-		return false;
-	size_t n = strlen("application/json");
-	if (strncasecmp(ct, "application/json", n) != 0)
-		return false;
-	const char *rest = ct + n;
-	while (*rest == ' ')
-		rest++;
-	if (*rest == '\0')
-		return true;
-	if (*rest != ';')
-		return false;
-	rest++;
-	while (*rest == ' ')
-		rest++;
-	return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
-}
-
 /* Checks the media type and parses the body of a BODY_JSON route. */
 static bool
 parse_body_or_reply(struct request *r)
 {
-	if (!content_type_is_json(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+	if (!content_type_is(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "application/json")) {
 		reply_problem(r, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
 		    "This operation takes a body of type application/json.");
 		return false;
