@@ -10,10 +10,12 @@
 #include "api.h"
 #include "arena.h"
 #include "audit.h"
+#include "crypt.h"
 #include "csv.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "mediators.h"
 #include "reply.h"
 #include "validate.h"
 
@@ -83,19 +85,53 @@ or_null(const char *s)
 	return *s ? s : NULL;
 }
 
+/* Is item a member of the array literal list ("{1,2}")? */
+static bool
+list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	const char *p = list + 1;
+	while (*p && *p != '}') {
+		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '}'))
+			return true;
+		p += strcspn(p, ",}");
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* Runs fixed text (BEGIN, COMMIT) on the request's connection. */
+static bool
+run_fixed(struct request *r, const char *sql)
+{
+	PGresult *res = PQexec(db_conn_pg(db_request_conn(r)), sql);
+	bool good = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!good && !reply_sent(r))
+		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+		    "The database is not reachable; nothing was stored.");
+	return good;
+}
+
+static bool
+begin_or_reply(struct request *r)
+{
+	return run_fixed(r, "BEGIN");
+}
+
+static bool
+commit_or_reply(struct request *r)
+{
+	return run_fixed(r, "COMMIT");
+}
+
 /* Stores every row in one transaction; false after replying. */
 static bool
 store_committees(struct request *r, const struct csv *csv, json_t *ids)
 {
-	PGconn *pg = db_conn_pg(db_request_conn(r));
-	PGresult *begin = PQexec(pg, "BEGIN");
-	bool began = PQresultStatus(begin) == PGRES_COMMAND_OK;
-	PQclear(begin);
-	if (!began) {
-		reply_problem(
-		    r, 503, PROBLEM_UNAVAILABLE, "The database is not reachable; try again.");
+	if (!begin_or_reply(r))
 		return false;
-	}
 	for (size_t i = 1; i < csv->nrows; i++) {
 		char **f = csv->rows[i].fields;
 		const char *purchased = strcmp(f[C_PURCHASED], "yes") == 0 ? "true" : "false";
@@ -116,13 +152,7 @@ store_committees(struct request *r, const struct csv *csv, json_t *ids)
 		}
 		json_array_append_new(ids, json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
 	}
-	PGresult *commit = PQexec(pg, "COMMIT");
-	bool committed = PQresultStatus(commit) == PGRES_COMMAND_OK;
-	PQclear(commit);
-	if (!committed)
-		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
-		    "The import could not be committed; nothing was stored.");
-	return committed;
+	return commit_or_reply(r);
 }
 
 static void
@@ -190,8 +220,168 @@ import_committees(struct request *r)
 	    json_pack("{s:I, s:o}", "imported", (json_int_t)json_array_size(ids), "ids", ids));
 }
 
+static const char *const mediator_columns[] = { "name", "gender", "full_time", "specialties",
+	"expert", "phone", "trained_on", "certified_on", "committees", NULL };
+enum {
+	M_NAME,
+	M_GENDER,
+	M_FULL_TIME,
+	M_SPECIALTIES,
+	M_EXPERT,
+	M_PHONE,
+	M_TRAINED,
+	M_CERTIFIED,
+	M_COMMITTEES,
+	M_COUNT
+};
+
+/* "a;b" as an array literal {a,b} after checking each item; NULL if one is bad. */
+static const char *
+list_literal(struct request *r, const char *text, bool (*item_ok)(const char *), size_t max)
+{
+	const char *out = "{";
+	size_t n = 0;
+	char *copy = arena_strdup(r->arena, text), *save = NULL;
+	for (char *item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		if (!item_ok(item) || ++n > max)
+			return NULL;
+		out = arena_printf(r->arena, "%s%s%s", out, n > 1 ? "," : "", item);
+	}
+	return arena_printf(r->arena, "%s}", out);
+}
+
+static bool
+id_ok(const char *s)
+{
+	long v;
+	return parse_int_range(s, 1, 999999999999L, &v);
+}
+
+/* Fills m from a row; returns why the row is not a mediator, or NULL. */
+static const char *
+mediator_row_problem(struct request *r, char **f, struct mediator_row *m)
+{
+	char norm[32];
+	m->name = f[M_NAME];
+	m->gender = or_null(f[M_GENDER]);
+	m->full_time = strcmp(f[M_FULL_TIME], "yes") == 0 ? "true" : "false";
+	m->expert = strcmp(f[M_EXPERT], "yes") == 0 ? "true" : "false";
+	m->phone = or_null(f[M_PHONE]);
+	m->trained = or_null(f[M_TRAINED]);
+	m->certified = or_null(f[M_CERTIFIED]);
+	m->specialties = list_literal(r, f[M_SPECIALTIES], mediator_specialty_valid, 6);
+	m->committees = list_literal(r, f[M_COMMITTEES], id_ok, 20);
+	if (!text_valid(m->name, 100))
+		return "name must be 1 to 100 printable characters";
+	if (m->gender && strcmp(m->gender, "female") != 0 && strcmp(m->gender, "male") != 0)
+		return "gender is female, male or empty";
+	if (strcmp(f[M_FULL_TIME], "yes") != 0 && strcmp(f[M_FULL_TIME], "no") != 0)
+		return "full_time is yes or no";
+	if (*f[M_EXPERT] && strcmp(f[M_EXPERT], "yes") != 0 && strcmp(f[M_EXPERT], "no") != 0)
+		return "expert is yes, no or empty";
+	if (m->specialties == NULL)
+		return "specialties are some of "
+		       "law;psychology;social_work;education;medicine;other";
+	if (m->committees == NULL || strcmp(m->committees, "{}") == 0)
+		return "committees lists 1 to 20 committee ids separated by ;";
+	if (m->phone && !blind_normalise(BLIND_PHONE, m->phone, norm, sizeof(norm)))
+		return "phone is a mainland phone number or empty";
+	if ((m->trained && !date_exists(m->trained)) ||
+	    (m->certified && !date_exists(m->certified)))
+		return "trained_on and certified_on are dates that exist, or empty";
+	return NULL;
+}
+
+static void
+import_mediators(struct request *r)
+{
+	static const char *const no_query[] = { NULL };
+	if (!request_query_known_or_reply(r, no_query))
+		return;
+	struct csv csv;
+	char err[256];
+	if (!csv_parse(
+		r->arena, r->body, r->body_len, IMPORT_MAX_ROWS + 1, 64, &csv, err, sizeof(err))) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "The file is not CSV: %s.", err);
+		return;
+	}
+	bool header_ok = csv.nrows > 0 && csv.rows[0].nfields == M_COUNT;
+	for (size_t i = 0; header_ok && i < M_COUNT; i++)
+		header_ok = strcmp(csv.rows[0].fields[i], mediator_columns[i]) == 0;
+	if (!header_ok) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+		    "The first line must name the columns name,gender,full_time,specialties,expert,"
+		    "phone,trained_on,certified_on,committees.");
+		return;
+	}
+	json_t *errors = json_array();
+	struct mediator_row *rows = arena_zalloc(r->arena, csv.nrows * sizeof(*rows));
+	const char *ids = "{";
+	for (size_t i = 1; i < csv.nrows; i++) {
+		const struct csv_row *row = &csv.rows[i];
+		const char *why = row->nfields != M_COUNT
+		    ? "the line does not have 9 fields"
+		    : mediator_row_problem(r, row->fields, &rows[i]);
+		if (why != NULL) {
+			add_error(errors, row->line, why);
+			rows[i].committees = NULL;
+		} else {
+			ids = arena_printf(r->arena, "%s%s%.*s", ids, ids[1] ? "," : "",
+			    (int)(strlen(rows[i].committees) - 2), rows[i].committees + 1);
+		}
+	}
+	ids = arena_printf(r->arena, "%s}", ids);
+	const char *params[] = { ids, request_scope(r) };
+	PGresult *outside = db_query_or_reply(r, SQL_COMMITTEES_OUTSIDE, params);
+	if (outside == NULL) {
+		json_decref(errors);
+		return;
+	}
+	for (size_t i = 1; i < csv.nrows; i++)
+		for (int k = 0; rows[i].committees != NULL && k < PQntuples(outside); k++)
+			if (list_has(rows[i].committees, PQgetvalue(outside, k, 0))) {
+				add_error(errors, csv.rows[i].line,
+				    "committees names a committee that is not in your scope");
+				break;
+			}
+	if (json_array_size(errors) > 0) {
+		reply_problem_with(r, 422, PROBLEM_UNPROCESSABLE,
+		    "The file has errors, listed by line; nothing was stored.",
+		    json_pack("{s:o}", "errors", errors));
+		return;
+	}
+	json_decref(errors);
+	if (!begin_or_reply(r))
+		return;
+	json_t *stored = json_array();
+	for (size_t i = 1; i < csv.nrows; i++) {
+		long long dk;
+		PGresult *res = mediator_store(r, &rows[i], &dk);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+			json_decref(stored);
+			if (!reply_sent(r))
+				reply_problem(r, 500, PROBLEM_INTERNAL,
+				    "Line %zu could not be stored, so nothing was; this has been "
+				    "logged as %s.",
+				    csv.rows[i].line, r->id);
+			return; /* the pool rolls the transaction back, data keys included */
+		}
+		json_array_append_new(
+		    stored, json_integer(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
+	}
+	if (!commit_or_reply(r)) {
+		json_decref(stored);
+		return;
+	}
+	reply_json(r, 200,
+	    json_pack(
+		"{s:I, s:o}", "imported", (json_int_t)json_array_size(stored), "ids", stored));
+}
+
 const struct route import_routes[] = {
 	{ "POST", "/api/v1/import/committees", import_committees, ROLE_ADMIN | ROLE_FEDERATION,
+	    BODY_CSV },
+	{ "POST", "/api/v1/import/mediators", import_mediators, ROLE_ADMIN | ROLE_FEDERATION,
 	    BODY_CSV },
 	{ 0 },
 };

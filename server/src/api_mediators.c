@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "reply.h"
+#include "mediators.h"
 #include "validate.h"
 
 #define MEDIATORS_PAGE_DEFAULT  100
@@ -28,8 +29,8 @@
 static const char *const specialties[] = { "law", "psychology", "social_work", "education",
 	"medicine", "other", NULL };
 
-static bool
-specialty_valid(const char *s)
+bool
+mediator_specialty_valid(const char *s)
 {
 	for (size_t i = 0; specialties[i]; i++)
 		if (strcmp(s, specialties[i]) == 0)
@@ -63,7 +64,7 @@ specialties_literal(struct request *r, json_t *array)
 	json_t *v;
 	json_array_foreach(array, i, v)
 	{
-		if (!json_is_string(v) || !specialty_valid(json_string_value(v)))
+		if (!json_is_string(v) || !mediator_specialty_valid(json_string_value(v)))
 			return NULL;
 		out = arena_printf(r->arena, "%s%s%s", out, i ? "," : "", json_string_value(v));
 	}
@@ -112,6 +113,34 @@ seal_phone(struct request *r, const unsigned char *dek, const char *id, const ch
 	return true;
 }
 
+PGresult *
+mediator_store(struct request *r, const struct mediator_row *m, long long *dk)
+{
+	struct db_conn *c = db_request_conn(r);
+	unsigned char dek[CRYPT_KEY_BYTES];
+	if (datakey_create(c, keyholder_get(&r->srv->keys), dk, dek) != DATAKEY_OK) {
+		*dk = 0;
+		reply_problem(
+		    r, 503, PROBLEM_UNAVAILABLE, "The mediator could not be stored; try again.");
+		return NULL;
+	}
+	PGresult *next = db_query_or_reply(r, SQL_MEDIATOR_NEXT_ID, NULL);
+	const char *id = next ? PQgetvalue(next, 0, 0) : NULL, *hex = NULL, *bidx = NULL;
+	bool sealed =
+	    id != NULL && (m->phone == NULL || seal_phone(r, dek, id, m->phone, &hex, &bidx));
+	sodium_memzero(dek, sizeof(dek));
+	if (!sealed) {
+		if (!reply_sent(r))
+			reply_problem(
+			    r, 500, PROBLEM_INTERNAL, "The phone could not be encrypted.");
+		return NULL;
+	}
+	const char *params[] = { id, arena_printf(r->arena, "%lld", *dk), m->name, m->gender,
+		m->full_time, m->specialties, m->expert, hex, bidx, m->trained, m->certified,
+		m->committees, request_scope(r) };
+	return audit_exec_or_reply(r, SQL_MEDIATOR_CREATE, params, 13);
+}
+
 static void
 mediators_create(struct request *r)
 {
@@ -157,36 +186,20 @@ mediators_create(struct request *r)
 		return;
 	}
 
-	struct db_conn *c = db_request_conn(r);
-	long long dk;
-	unsigned char dek[CRYPT_KEY_BYTES];
-	if (datakey_create(c, keyholder_get(&r->srv->keys), &dk, dek) != DATAKEY_OK) {
-		reply_problem(
-		    r, 503, PROBLEM_UNAVAILABLE, "The mediator could not be stored; try again.");
-		return;
-	}
-	PGresult *next = db_query_or_reply(r, SQL_MEDIATOR_NEXT_ID, NULL);
-	const char *id = next ? PQgetvalue(next, 0, 0) : NULL, *hex = NULL, *bidx = NULL;
-	bool sealed = id != NULL &&
-	    (!json_is_string(phone) ||
-		seal_phone(r, dek, id, json_string_value(phone), &hex, &bidx));
-	sodium_memzero(dek, sizeof(dek));
-	if (!sealed) {
-		datakey_shred(c, dk);
-		if (!reply_sent(r))
-			reply_problem(
-			    r, 500, PROBLEM_INTERNAL, "The phone could not be encrypted.");
-		return;
-	}
-	const char *params[] = { id, arena_printf(r->arena, "%lld", dk), name, text_or_null(gender),
+	struct mediator_row row = { name, text_or_null(gender),
 		json_is_true(full_time) ? "true" : "false", spec_lit,
-		expert ? (json_is_true(expert) ? "true" : "false") : NULL, hex, bidx,
-		text_or_null(trained), text_or_null(certified), comm_lit, request_scope(r) };
-	PGresult *res = audit_exec_or_reply(r, SQL_MEDIATOR_CREATE, params, 13);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
+		expert ? (json_is_true(expert) ? "true" : "false") : NULL, text_or_null(phone),
+		text_or_null(trained), text_or_null(certified), comm_lit };
+	long long dk = 0;
+	struct db_conn *c = db_request_conn(r);
+	PGresult *res = mediator_store(r, &row, &dk);
+	if (res == NULL) {
+		if (dk != 0)
+			datakey_shred(c, dk);
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
 		datakey_shred(c, dk); /* the key of a mediator that was not stored */
-		if (res == NULL)
-			return;
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			log_msg(LOG_ERROR, "request %s: storing a mediator: %s", r->id,
 			    PQresultErrorMessage(res));
@@ -199,7 +212,8 @@ mediators_create(struct request *r)
 		}
 		return;
 	}
-	request_add_header(r, "Location", arena_printf(r->arena, "/api/v1/mediators/%s", id));
+	request_add_header(
+	    r, "Location", arena_printf(r->arena, "/api/v1/mediators/%s", PQgetvalue(res, 0, 1)));
 	db_reply_json(r, 201, res);
 }
 
@@ -287,7 +301,7 @@ mediators_list(struct request *r)
 	long limit = MEDIATORS_PAGE_DEFAULT, v;
 	if ((committee && !parse_int_range(committee, 1, 999999999999L, &v)) ||
 	    (expert && strcmp(expert, "true") != 0 && strcmp(expert, "false") != 0) ||
-	    (spec && !specialty_valid(spec)) ||
+	    (spec && !mediator_specialty_valid(spec)) ||
 	    (after && !parse_int_range(after, 0, 999999999999L, &v)) ||
 	    (limit_s && !parse_int_range(limit_s, 1, MEDIATORS_PAGE_MAX, &limit))) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,

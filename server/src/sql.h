@@ -323,7 +323,8 @@
 	    " SELECT m.id, unnest($18::bigint[]), civil_today() FROM m),"                          \
 	    " a AS (" SQL_AUDIT_FROM("mediator.create", "mediator", "m.id::text", "201",           \
 		"m") ")"                                                                           \
-		     " SELECT " SQL_MEDIATOR_JSON("m", "to_json($18::bigint[])") "::text FROM m")  \
+		     " SELECT " SQL_MEDIATOR_JSON(                                                 \
+			 "m", "to_json($18::bigint[])") "::text, m.id FROM m")                     \
 	X(SQL_MEDIATOR_GET, SQL_SERVE, true, 2,                                                    \
 	    "SELECT " SQL_MEDIATOR_JSON("m",                                                       \
 		SQL_MEDIATOR_SERVES("m")) "::text, m.data_key_id,"                                 \
@@ -428,6 +429,10 @@
 	    " 'name', p.name, 'streets', p.streets, 'streets_covered', p.covered,"                 \
 	    " 'share', CASE WHEN p.streets > 0 THEN round(p.covered::numeric / p.streets, 4) END)" \
 	    " ORDER BY p.code) FROM pilots p), '[]'))::text FROM d")                               \
+	X(SQL_COMMITTEES_OUTSIDE, SQL_SERVE, true, 2,                                              \
+	    "SELECT u.id FROM unnest($1::bigint[]) AS u(id) WHERE NOT EXISTS (SELECT 1"            \
+	    " FROM committees c WHERE c.id = u.id"                                                 \
+	    " AND ($2::text IS NULL OR region_within(c.region_code, $2)))")                        \
 	X(SQL_REGIONS_OUTSIDE, SQL_SERVE, true, 2,                                                 \
 	    "SELECT u.code FROM unnest($1::text[]) AS u(code)"                                     \
 	    " WHERE NOT EXISTS (SELECT 1 FROM regions g WHERE g.code = u.code)"                    \

@@ -66,6 +66,7 @@ EXPECTED = {
     ("PUT",    "/api/v1/targets/{year}"):       (401, 200, 403, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/coverage"):             (401, 200, 200, 403, 403, 200, 403, 401),
     ("POST",   "/api/v1/import/committees"):    (401, 200, 200, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/import/mediators"):     (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -280,6 +281,18 @@ def import_committees(ctx, caller):
     return Req("/api/v1/import/committees", csv, check=check, content_type="text/csv")
 
 
+def import_mediators(ctx, caller):
+    name = f"导入调解员{secrets.token_hex(3)}"
+    csv = ("name,gender,full_time,specialties,expert,phone,trained_on,certified_on,committees\n"
+           f"{name},female,yes,law,no,,,,{ctx.committee}\n")
+
+    def check(status):
+        count = ctx.psql(f"SELECT count(*) FROM mediators WHERE name = '{name}'")
+        assert count == ("1" if ok(status) else "0"), (name, status, count)
+
+    return Req("/api/v1/import/mediators", csv, check=check, content_type="text/csv")
+
+
 REQUESTS = {
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
@@ -303,6 +316,7 @@ REQUESTS = {
     ("PUT", "/api/v1/targets/{year}"): target_put,
     ("GET", "/api/v1/coverage"): coverage_get,
     ("POST", "/api/v1/import/committees"): import_committees,
+    ("POST", "/api/v1/import/mediators"): import_mediators,
 }
 
 

@@ -93,3 +93,65 @@ def test_only_csv_is_taken(roster):
     # Straight to the server: the proxy answers a body that is not JSON itself.
     r = send(roster, roster.admin.auth, HEADER + "\n", content_type="application/json", direct=True)
     assert_problem(r, 415, "unsupported-media-type")
+
+
+# --- mediators ----------------------------------------------------------------------
+
+M_HEADER = "name,gender,full_time,specialties,expert,phone,trained_on,certified_on,committees"
+
+
+@pytest.fixture(scope="module")
+def committees(roster):
+    ids = {}
+    for code in ("450202", "450203"):
+        r = roster.api.post("/api/v1/committees", headers=roster.admin.auth,
+                            json_body={"name": f"{code} 名册婚调委", "kind": "committee", "region_code": code,
+                                       "established_on": "2020-06-18"})
+        assert r.status == 201, r
+        ids[code] = r.json()["id"]
+    return ids
+
+
+def mediator_lines(n, committees):
+    a, b = committees["450202"], committees["450203"]
+    return [f"调解员{i:03d},{'female' if i % 2 else 'male'},{'yes' if i % 3 else 'no'},law;psychology,"
+            f"{'yes' if i % 10 == 0 else 'no'},1358800{i:04d},2024-0{1 + i % 9}-01,,{a}" + (f";{b}" if i % 5 == 0 else "")
+            for i in range(n)]
+
+
+def send_mediators(inst, auth, text):
+    return inst.api.post("/api/v1/import/mediators", headers={**auth, "Content-Type": "text/csv"},
+                         body=text.encode("utf-8"))
+
+
+def test_mediator_roster_with_bad_rows_stores_nothing(roster, committees):
+    rows = mediator_lines(300, committees)
+    rows[4] = rows[4].replace("law;psychology", "law;astrology")            # line 6
+    rows[99] = rows[99].replace(",1358800", ",call-")                        # line 101
+    rows[299] = rows[299].rsplit(",", 1)[0] + ",999999"                       # line 301: no such committee
+    before = roster.psql("SELECT count(*) FROM mediators")
+    body = import_problem(send_mediators(roster, roster.admin.auth, M_HEADER + "\n" + "\n".join(rows) + "\n"))
+    assert [e["line"] for e in body["errors"]] == [6, 101, 301]
+    assert roster.psql("SELECT count(*) FROM mediators") == before
+    assert roster.psql("SELECT count(*) FROM data_keys") == roster.psql("SELECT count(*) FROM mediators")
+
+
+def test_mediator_roster_imports_with_phones_encrypted(roster, committees):
+    rows = mediator_lines(300, committees)
+    r = send_mediators(roster, roster.admin.auth, M_HEADER + "\r\n" + "\r\n".join(rows) + "\r\n")
+    assert r.status == 200, r
+    assert r.json()["imported"] == 300
+    first = r.json()["ids"][0]
+    shown = roster.api.get(f"/api/v1/mediators/{first}",
+                           headers={**roster.admin.auth, "X-Access-Purpose": "roster check"}).json()
+    assert (shown["name"], shown["phone"], shown["specialties"], shown["full_time"]) == (
+        "调解员000", "13588000000", ["law", "psychology"], False)
+    assert roster.psql("SELECT count(*) FROM mediators WHERE phone::text LIKE '%1358800%'") == "0"
+
+
+def test_county_staff_import_mediators_only_for_their_committees(roster, committees):
+    line = f"外区调解员,female,yes,,no,,,,{committees['450203']}"
+    body = import_problem(send_mediators(roster, roster.fed.auth, M_HEADER + "\n" + line + "\n"))
+    assert [e["line"] for e in body["errors"]] == [2]
+    ok = send_mediators(roster, roster.fed.auth, M_HEADER + f"\n本区调解员,male,no,,,,,,{committees['450202']}\n")
+    assert ok.status == 200 and ok.json()["imported"] == 1
