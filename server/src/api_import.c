@@ -85,6 +85,37 @@ or_null(const char *s)
 	return *s ? s : NULL;
 }
 
+/*
+ * Reads the request's CSV roster whose first line must name columns (n of
+ * them). Replies 400 and returns false for a query, a file that is not CSV
+ * or a wrong first line.
+ */
+static bool
+roster_or_reply(struct request *r, const char *const *columns, size_t n, struct csv *csv)
+{
+	static const char *const no_query[] = { NULL };
+	if (!request_query_known_or_reply(r, no_query))
+		return false;
+	char err[256];
+	if (!csv_parse(
+		r->arena, r->body, r->body_len, IMPORT_MAX_ROWS + 1, 64, csv, err, sizeof(err))) {
+		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "The file is not CSV: %s.", err);
+		return false;
+	}
+	bool header_ok = csv->nrows > 0 && csv->rows[0].nfields == n;
+	for (size_t i = 0; header_ok && i < n; i++)
+		header_ok = strcmp(csv->rows[0].fields[i], columns[i]) == 0;
+	if (!header_ok) {
+		const char *names = "";
+		for (size_t i = 0; i < n; i++)
+			names = arena_printf(r->arena, "%s%s%s", names, i ? "," : "", columns[i]);
+		reply_problem(
+		    r, 400, PROBLEM_BAD_REQUEST, "The first line must name the columns %s.", names);
+		return false;
+	}
+	return true;
+}
+
 /* Is item a member of the array literal list ("{1,2}")? */
 static bool
 list_has(const char *list, const char *item)
@@ -158,26 +189,9 @@ store_committees(struct request *r, const struct csv *csv, json_t *ids)
 static void
 import_committees(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
-		return;
 	struct csv csv;
-	char err[256];
-	if (!csv_parse(
-		r->arena, r->body, r->body_len, IMPORT_MAX_ROWS + 1, 64, &csv, err, sizeof(err))) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "The file is not CSV: %s.", err);
+	if (!roster_or_reply(r, committee_columns, C_COUNT, &csv))
 		return;
-	}
-	bool header_ok = csv.nrows > 0 && csv.rows[0].nfields == C_COUNT;
-	for (size_t i = 0; header_ok && i < C_COUNT; i++)
-		header_ok = strcmp(csv.rows[0].fields[i], committee_columns[i]) == 0;
-	if (!header_ok) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
-		    "The first line must name the columns "
-		    "name,kind,region_code,host_org,address,phone,"
-		    "purchased_service,established_on,closed_on.");
-		return;
-	}
 
 	json_t *errors = json_array();
 	const char *codes = "{";
@@ -295,25 +309,9 @@ mediator_row_problem(struct request *r, char **f, struct mediator_row *m)
 static void
 import_mediators(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
-		return;
 	struct csv csv;
-	char err[256];
-	if (!csv_parse(
-		r->arena, r->body, r->body_len, IMPORT_MAX_ROWS + 1, 64, &csv, err, sizeof(err))) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST, "The file is not CSV: %s.", err);
+	if (!roster_or_reply(r, mediator_columns, M_COUNT, &csv))
 		return;
-	}
-	bool header_ok = csv.nrows > 0 && csv.rows[0].nfields == M_COUNT;
-	for (size_t i = 0; header_ok && i < M_COUNT; i++)
-		header_ok = strcmp(csv.rows[0].fields[i], mediator_columns[i]) == 0;
-	if (!header_ok) {
-		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
-		    "The first line must name the columns name,gender,full_time,specialties,expert,"
-		    "phone,trained_on,certified_on,committees.");
-		return;
-	}
 	json_t *errors = json_array();
 	struct mediator_row *rows = arena_zalloc(r->arena, csv.nrows * sizeof(*rows));
 	const char *ids = "{";
