@@ -116,6 +116,23 @@ roster_or_reply(struct request *r, const char *const *columns, size_t n, struct 
 	return true;
 }
 
+/*
+ * Takes errors (stolen): when there are any, replies 422 listing them by
+ * line and returns false.
+ */
+static bool
+clean_or_reply(struct request *r, json_t *errors)
+{
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return true;
+	}
+	reply_problem_with(r, 422, PROBLEM_UNPROCESSABLE,
+	    "The file has errors, listed by line; nothing was stored.",
+	    json_pack("{s:o}", "errors", errors));
+	return false;
+}
+
 /* Is item a member of the array literal list ("{1,2}")? */
 static bool
 list_has(const char *list, const char *item)
@@ -132,17 +149,16 @@ list_has(const char *list, const char *item)
 	return false;
 }
 
-/* Runs fixed text (BEGIN, COMMIT) on the request's connection. */
+/* Runs BEGIN or COMMIT on the request's connection; replies 503 when it fails. */
 static bool
 run_fixed(struct request *r, const char *sql)
 {
-	PGresult *res = PQexec(db_conn_pg(db_request_conn(r)), sql);
-	bool good = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!good && !reply_sent(r))
+	if (db_run_fixed(db_request_conn(r), sql))
+		return true;
+	if (!reply_sent(r))
 		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
 		    "The database is not reachable; nothing was stored.");
-	return good;
+	return false;
 }
 
 static bool
@@ -218,13 +234,8 @@ import_committees(struct request *r)
 			    strcmp(csv.rows[i].fields[C_REGION], PQgetvalue(outside, k, 0)) == 0)
 				add_error(errors, csv.rows[i].line,
 				    "region_code names no region in your scope");
-	if (json_array_size(errors) > 0) {
-		reply_problem_with(r, 422, PROBLEM_UNPROCESSABLE,
-		    "The file has errors, listed by line; nothing was stored.",
-		    json_pack("{s:o}", "errors", errors));
+	if (!clean_or_reply(r, errors))
 		return;
-	}
-	json_decref(errors);
 	json_t *ids = json_array();
 	if (!store_committees(r, &csv, ids)) {
 		json_decref(ids);
@@ -342,13 +353,8 @@ import_mediators(struct request *r)
 				    "committees names a committee that is not in your scope");
 				break;
 			}
-	if (json_array_size(errors) > 0) {
-		reply_problem_with(r, 422, PROBLEM_UNPROCESSABLE,
-		    "The file has errors, listed by line; nothing was stored.",
-		    json_pack("{s:o}", "errors", errors));
+	if (!clean_or_reply(r, errors))
 		return;
-	}
-	json_decref(errors);
 	if (!begin_or_reply(r))
 		return;
 	json_t *stored = json_array();

@@ -158,15 +158,6 @@ datakey_shred(struct db_conn *c, long long id)
 	return st;
 }
 
-static bool
-simple(struct db_conn *c, const char *sql)
-{
-	PGresult *res = PQexec(db_conn_pg(c), sql);
-	bool good = ok(res, PGRES_COMMAND_OK);
-	PQclear(res);
-	return good;
-}
-
 enum datakey_status
 datakey_rotate_batch(struct db_conn *c, const struct keyring *k, int batch, long long *moved)
 {
@@ -175,7 +166,7 @@ datakey_rotate_batch(struct db_conn *c, const struct keyring *k, int batch, long
 	snprintf(newest, sizeof(newest), "%u", version);
 	snprintf(limit, sizeof(limit), "%d", batch);
 	*moved = 0;
-	if (!simple(c, "BEGIN"))
+	if (!db_run_fixed(c, "BEGIN"))
 		return DATAKEY_DB_ERROR;
 	const char *params[] = { newest, limit };
 	PGresult *rows = db_exec(c, SQL_DATAKEY_STALE, params);
@@ -202,9 +193,9 @@ datakey_rotate_batch(struct db_conn *c, const struct keyring *k, int batch, long
 		(*moved)++;
 	}
 	PQclear(rows);
-	if (st == DATAKEY_OK && simple(c, "COMMIT"))
+	if (st == DATAKEY_OK && db_run_fixed(c, "COMMIT"))
 		return DATAKEY_OK;
-	simple(c, "ROLLBACK");
+	db_run_fixed(c, "ROLLBACK");
 	*moved = 0;
 	return st == DATAKEY_OK ? DATAKEY_DB_ERROR : st;
 }

@@ -138,6 +138,15 @@ db_conn_pg(struct db_conn *c)
 	return c->pg;
 }
 
+bool
+db_run_fixed(struct db_conn *c, const char *sql)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	bool good = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return good;
+}
+
 unsigned
 db_pool_size(const struct db_pool *pool)
 {
@@ -177,10 +186,8 @@ db_release(struct db_pool *pool, struct db_conn *c)
 	if (!c->broken) {
 		PGTransactionStatusType ts = PQtransactionStatus(c->pg);
 		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-			PGresult *res = PQexec(c->pg, "ROLLBACK");
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			if (!db_run_fixed(c, "ROLLBACK"))
 				c->broken = true;
-			PQclear(res);
 		} else if (ts != PQTRANS_IDLE) {
 			c->broken = true;
 		}

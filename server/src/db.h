@@ -39,8 +39,14 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  */
 PGresult *db_exec(struct db_conn *c, enum sql_id id, const char *const *params);
 
-/* The libpq connection under c, for BEGIN/COMMIT (constant statements only). */
+/* The libpq connection under c (for tools that run their own statements). */
 PGconn *db_conn_pg(struct db_conn *c);
+
+/*
+ * Runs a fixed statement without parameters or results (BEGIN, COMMIT,
+ * ROLLBACK) on c. False when it did not succeed.
+ */
+bool db_run_fixed(struct db_conn *c, const char *sql);
 
 /* Opens one connection with the pool's settings (for the CLI). NULL on error. */
 PGconn *db_connect(const char *url, char *err, size_t errlen);
