@@ -149,35 +149,11 @@ list_has(const char *list, const char *item)
 	return false;
 }
 
-/* Runs BEGIN or COMMIT on the request's connection; replies 503 when it fails. */
-static bool
-run_fixed(struct request *r, const char *sql)
-{
-	if (db_run_fixed(db_request_conn(r), sql))
-		return true;
-	if (!reply_sent(r))
-		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
-		    "The database is not reachable; nothing was stored.");
-	return false;
-}
-
-static bool
-begin_or_reply(struct request *r)
-{
-	return run_fixed(r, "BEGIN");
-}
-
-static bool
-commit_or_reply(struct request *r)
-{
-	return run_fixed(r, "COMMIT");
-}
-
 /* Stores every row in one transaction; false after replying. */
 static bool
 store_committees(struct request *r, const struct csv *csv, json_t *ids)
 {
-	if (!begin_or_reply(r))
+	if (!db_begin_or_reply(r))
 		return false;
 	for (size_t i = 1; i < csv->nrows; i++) {
 		char **f = csv->rows[i].fields;
@@ -199,7 +175,7 @@ store_committees(struct request *r, const struct csv *csv, json_t *ids)
 		}
 		json_array_append_new(ids, json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
 	}
-	return commit_or_reply(r);
+	return db_commit_or_reply(r);
 }
 
 static void
@@ -355,7 +331,7 @@ import_mediators(struct request *r)
 			}
 	if (!clean_or_reply(r, errors))
 		return;
-	if (!begin_or_reply(r))
+	if (!db_begin_or_reply(r))
 		return;
 	json_t *stored = json_array();
 	for (size_t i = 1; i < csv.nrows; i++) {
@@ -373,7 +349,7 @@ import_mediators(struct request *r)
 		json_array_append_new(
 		    stored, json_integer(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
 	}
-	if (!commit_or_reply(r)) {
+	if (!db_commit_or_reply(r)) {
 		json_decref(stored);
 		return;
 	}

@@ -45,6 +45,35 @@ optional_date(json_t *v)
 	    (json_is_string(v) && date_valid(json_string_value(v)));
 }
 
+#define WHY_SPECIALTIES                                                                            \
+	"specialties are some of law, psychology, social_work, education, medicine, other"
+#define WHY_PHONE  "phone is a mainland phone number (7 to 12 digits, +86 allowed) or null"
+#define WHY_DATES  "trained_on and certified_on are dates such as 2025-09-01, or null"
+#define WHY_GENDER "gender is female, male or null"
+
+static bool
+gender_valid(json_t *v)
+{
+	const char *g = json_is_string(v) ? json_string_value(v) : NULL;
+	return v == NULL || json_is_null(v) ||
+	    (g && (strcmp(g, "female") == 0 || strcmp(g, "male") == 0));
+}
+
+static bool
+phone_valid(json_t *v)
+{
+	char norm[32];
+	return v == NULL || json_is_null(v) ||
+	    (json_is_string(v) &&
+		blind_normalise(BLIND_PHONE, json_string_value(v), norm, sizeof(norm)));
+}
+
+static const char *
+bool_text(json_t *v)
+{
+	return v == NULL ? NULL : json_is_true(v) ? "true" : "false";
+}
+
 static const char *
 text_or_null(json_t *v)
 {
@@ -71,11 +100,11 @@ specialties_literal(struct request *r, json_t *array)
 	return arena_printf(r->arena, "%s}", out);
 }
 
-/* {1,2} from a JSON array of 1 to 20 committee ids; NULL if invalid. */
+/* {1,2} from a JSON array of min to 20 distinct committee ids; NULL if invalid. */
 static const char *
-committees_literal(struct request *r, json_t *array)
+committees_literal(struct request *r, json_t *array, size_t min)
 {
-	if (!json_is_array(array) || json_array_size(array) == 0 ||
+	if (!json_is_array(array) || json_array_size(array) < min ||
 	    json_array_size(array) > MEDIATOR_COMMITTEES_MAX)
 		return NULL;
 	const char *out = "{";
@@ -85,6 +114,9 @@ committees_literal(struct request *r, json_t *array)
 	{
 		if (!json_is_integer(v) || json_integer_value(v) < 1)
 			return NULL;
+		for (size_t j = 0; j < i; j++)
+			if (json_integer_value(json_array_get(array, j)) == json_integer_value(v))
+				return NULL;
 		out = arena_printf(
 		    r->arena, "%s%s%lld", out, i ? "," : "", (long long)json_integer_value(v));
 	}
@@ -158,29 +190,22 @@ mediators_create(struct request *r)
 		return;
 	}
 	const char *spec_lit = specialties_literal(r, specs);
-	const char *comm_lit = committees_literal(r, committees);
-	char norm[32];
+	const char *comm_lit = committees_literal(r, committees, 1);
 	const char *why = NULL;
 	if (!text_valid(name, 100))
 		why = "name must be 1 to 100 printable characters";
-	else if (gender && !json_is_null(gender) &&
-	    !(json_is_string(gender) &&
-		(strcmp(json_string_value(gender), "female") == 0 ||
-		    strcmp(json_string_value(gender), "male") == 0)))
-		why = "gender is female, male or null";
+	else if (!gender_valid(gender))
+		why = WHY_GENDER;
 	else if (!json_is_boolean(full_time) || (expert && !json_is_boolean(expert)))
 		why = "full_time and expert are true or false";
 	else if (spec_lit == NULL)
-		why = "specialties are some of law, psychology, social_work, education, medicine, "
-		      "other";
+		why = WHY_SPECIALTIES;
 	else if (comm_lit == NULL)
-		why = "committees lists the ids of 1 to 20 committees served";
-	else if (phone && !json_is_null(phone) &&
-	    !(json_is_string(phone) &&
-		blind_normalise(BLIND_PHONE, json_string_value(phone), norm, sizeof(norm))))
-		why = "phone is a mainland phone number (7 to 12 digits, +86 allowed) or null";
+		why = "committees lists the ids of 1 to 20 distinct committees served";
+	else if (!phone_valid(phone))
+		why = WHY_PHONE;
 	else if (!optional_date(trained) || !optional_date(certified))
-		why = "trained_on and certified_on are dates such as 2025-09-01, or null";
+		why = WHY_DATES;
 	if (why != NULL) {
 		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
 		return;
@@ -288,6 +313,125 @@ mediators_get(struct request *r)
 	reply_json(r, 200, m);
 }
 
+/* The mediator's data key, opened; false after replying. */
+static bool
+mediator_key_or_reply(struct request *r, const char *id, unsigned char dek[CRYPT_KEY_BYTES])
+{
+	const char *params[] = { id, request_scope(r) };
+	PGresult *cur = db_query_or_reply(r, SQL_MEDIATOR_GET, params);
+	if (cur == NULL)
+		return false;
+	if (PQntuples(cur) == 0) {
+		reply_problem(
+		    r, 404, PROBLEM_NOT_FOUND, "There is no mediator %s in your scope.", id);
+		return false;
+	}
+	enum datakey_status st = datakey_open_held(
+	    db_request_conn(r), &r->srv->keys, strtoll(PQgetvalue(cur, 0, 1), NULL, 10), dek);
+	if (st == DATAKEY_OK)
+		return true;
+	log_msg(
+	    LOG_ERROR, "request %s: mediator %s: data key %s", r->id, id, datakey_status_text(st));
+	reply_problem(
+	    r, 503, PROBLEM_UNAVAILABLE, "The mediator's key is not available; try again.");
+	return false;
+}
+
+static void
+mediators_update(struct request *r)
+{
+	const char *id = request_id_or_reply(r);
+	if (id == NULL)
+		return;
+	const char *name = NULL;
+	json_t *gender = NULL, *full_time = NULL, *specs = NULL, *expert = NULL, *phone = NULL,
+	       *trained = NULL, *certified = NULL, *active = NULL, *committees = NULL;
+	json_error_t e;
+	if (json_unpack_ex(r->json, &e, JSON_STRICT,
+		"{s?s, s?o, s?o, s?o, s?o, s?o, s?o, s?o, s?o, s?o}", "name", &name, "gender",
+		&gender, "full_time", &full_time, "specialties", &specs, "expert", &expert, "phone",
+		&phone, "trained_on", &trained, "certified_on", &certified, "active", &active,
+		"committees", &committees) != 0) {
+		reply_problem(r, 400, PROBLEM_VALIDATION,
+		    "The body does not fit a change to a mediator: %s.", e.text);
+		return;
+	}
+	const char *spec_lit = specs ? specialties_literal(r, specs) : NULL;
+	const char *comm_lit = committees ? committees_literal(r, committees, 0) : NULL;
+	const char *why = NULL;
+	if (json_object_size(r->json) == 0)
+		why = "give at least one field to change";
+	else if (name && !text_valid(name, 100))
+		why = "name must be 1 to 100 printable characters";
+	else if (!gender_valid(gender))
+		why = WHY_GENDER;
+	else if ((full_time && !json_is_boolean(full_time)) ||
+	    (expert && !json_is_boolean(expert)) || (active && !json_is_boolean(active)))
+		why = "full_time, expert and active are true or false";
+	else if (specs && spec_lit == NULL)
+		why = WHY_SPECIALTIES;
+	else if (committees && comm_lit == NULL)
+		why = "committees lists the ids of up to 20 distinct committees the mediator "
+		      "serves from now on";
+	else if (!phone_valid(phone))
+		why = WHY_PHONE;
+	else if (!optional_date(trained) || !optional_date(certified))
+		why = WHY_DATES;
+	if (why != NULL) {
+		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
+		return;
+	}
+
+	/* A new phone is sealed under the mediator's own key, bound to its id. */
+	const char *hex = NULL, *bidx = NULL;
+	if (json_is_string(phone)) {
+		unsigned char dek[CRYPT_KEY_BYTES];
+		if (!mediator_key_or_reply(r, id, dek))
+			return;
+		bool sealed = seal_phone(r, dek, id, json_string_value(phone), &hex, &bidx);
+		sodium_memzero(dek, sizeof(dek));
+		if (!sealed) {
+			reply_problem(
+			    r, 500, PROBLEM_INTERNAL, "The phone could not be encrypted.");
+			return;
+		}
+	}
+
+	if (!db_begin_or_reply(r))
+		return;
+	const char *params[] = { id, request_scope(r), name, gender ? "true" : "false",
+		text_or_null(gender), bool_text(full_time), spec_lit, bool_text(expert),
+		phone ? "true" : "false", hex, bidx, trained ? "true" : "false",
+		text_or_null(trained), certified ? "true" : "false", text_or_null(certified),
+		bool_text(active), comm_lit };
+	PGresult *res = audit_exec_or_reply(r, SQL_MEDIATOR_UPDATE, params, 17);
+	if (res == NULL)
+		return;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_msg(LOG_WARN, "request %s: changing mediator %s: %s", r->id, id,
+		    PQresultErrorMessage(res));
+		reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
+		    "The change does not hold: trained_on and certified_on must be real dates.");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		reply_problem(
+		    r, 404, PROBLEM_NOT_FOUND, "A committee listed does not exist in your scope.");
+		return;
+	}
+	if (PQgetisnull(res, 0, 1)) {
+		reply_problem(
+		    r, 404, PROBLEM_NOT_FOUND, "There is no mediator %s in your scope.", id);
+		return;
+	}
+	/* As it now stands; a mediator who left every committee in scope is still shown. */
+	const char *read[] = { id, NULL };
+	PGresult *now = db_query_or_reply(r, SQL_MEDIATOR_GET, read);
+	if (now == NULL || !db_commit_or_reply(r))
+		return;
+	db_reply_json(r, 200, now);
+}
+
 static void
 mediators_list(struct request *r)
 {
@@ -321,5 +465,7 @@ const struct route mediators_routes[] = {
 	{ "POST", "/api/v1/mediators", mediators_create, ROLE_ADMIN | ROLE_FEDERATION, BODY_JSON },
 	{ "GET", "/api/v1/mediators", mediators_list, ROLE_ADMIN | ROLE_FEDERATION, BODY_NONE },
 	{ "GET", "/api/v1/mediators/{id}", mediators_get, ROLE_ADMIN | ROLE_FEDERATION, BODY_NONE },
+	{ "PATCH", "/api/v1/mediators/{id}", mediators_update, ROLE_ADMIN | ROLE_FEDERATION,
+	    BODY_JSON },
 	{ 0 },
 };

@@ -41,12 +41,36 @@ sqlstate_is(const PGresult *res, const char *state)
 	return s != NULL && strcmp(s, state) == 0;
 }
 
+/* A mediator_id member: absent, null or a positive whole number. */
+static bool
+mediator_id_valid(json_t *v)
+{
+	return v == NULL || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) > 0);
+}
+
+static const char *
+id_text(struct request *r, json_t *v)
+{
+	return json_is_integer(v) ? arena_printf(r->arena, "%lld", (long long)json_integer_value(v))
+				  : NULL;
+}
+
 /* Maps the errors a user can cause when writing a user; true if replied. */
 static bool
 user_write_error(struct request *r, const PGresult *res)
 {
-	if (sqlstate_is(res, "23505"))
+	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	bool mediator = constraint != NULL && strstr(constraint, "mediator") != NULL;
+	if (sqlstate_is(res, "23505") && mediator)
+		reply_problem(r, 409, PROBLEM_CONFLICT,
+		    "That mediator's record is already linked to another account.");
+	else if (sqlstate_is(res, "23505"))
 		reply_problem(r, 409, PROBLEM_CONFLICT, "That username is taken.");
+	else if (sqlstate_is(res, "23503") && mediator)
+		reply_problem(r, 422, PROBLEM_UNPROCESSABLE, "There is no such mediator.");
+	else if ((sqlstate_is(res, "23514") || sqlstate_is(res, "23503")) && mediator)
+		reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
+		    "Only a mediator's account is linked to a mediator's record.");
 	else if (sqlstate_is(res, "23514") || sqlstate_is(res, "23503"))
 		reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
 		    "Federation staff need region_code, a county or the city, other roles none; "
@@ -60,14 +84,14 @@ static void
 users_create(struct request *r)
 {
 	const char *username, *name, *role, *password;
-	json_t *region = NULL;
+	json_t *region = NULL, *mediator = NULL;
 	json_error_t e;
-	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?o}", "username",
+	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?o, s?o}", "username",
 		&username, "display_name", &name, "role", &role, "password", &password,
-		"region_code", &region) != 0) {
+		"region_code", &region, "mediator_id", &mediator) != 0) {
 		reply_problem(r, 400, PROBLEM_VALIDATION,
 		    "The body needs username, display_name, role and password as strings, and "
-		    "region_code as a string or null, nothing else: %s.",
+		    "may have region_code and mediator_id, nothing else: %s.",
 		    e.text);
 		return;
 	}
@@ -84,6 +108,9 @@ users_create(struct request *r)
 		why = "region_code must be a region code or null";
 	else if ((strcmp(role, "federation") == 0) != json_is_string(region))
 		why = "federation staff need region_code, and other roles have none";
+	else if (!mediator_id_valid(mediator) ||
+	    (json_is_integer(mediator) && strcmp(role, "mediator") != 0))
+		why = "mediator_id is the id of a mediator's record, for mediators only, or null";
 	else if (!auth_password_valid(password))
 		why = "password must have 12 to 128 characters";
 	if (why != NULL) {
@@ -98,8 +125,9 @@ users_create(struct request *r)
 		return;
 	}
 	const char *params[] = { username, name, role,
-		json_is_string(region) ? json_string_value(region) : NULL, hash };
-	PGresult *res = audit_exec_or_reply(r, SQL_USER_CREATE, params, 5);
+		json_is_string(region) ? json_string_value(region) : NULL, hash,
+		id_text(r, mediator) };
+	PGresult *res = audit_exec_or_reply(r, SQL_USER_CREATE, params, 6);
 	if (res == NULL)
 		return;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -171,13 +199,15 @@ users_update(struct request *r)
 	if (id == NULL)
 		return;
 	const char *name = NULL, *role = NULL;
-	json_t *region = NULL, *active = NULL;
+	json_t *region = NULL, *active = NULL, *mediator = NULL;
 	json_error_t e;
 	if (json_object_size(r->json) == 0 ||
-	    json_unpack_ex(r->json, &e, JSON_STRICT, "{s?s, s?s, s?o, s?o}", "display_name", &name,
-		"role", &role, "region_code", &region, "active", &active) != 0) {
+	    json_unpack_ex(r->json, &e, JSON_STRICT, "{s?s, s?s, s?o, s?o, s?o}", "display_name",
+		&name, "role", &role, "region_code", &region, "active", &active, "mediator_id",
+		&mediator) != 0) {
 		reply_problem(r, 400, PROBLEM_VALIDATION,
-		    "The body takes display_name, role, region_code and active, at least one.");
+		    "The body takes display_name, role, region_code, active and mediator_id, at "
+		    "least one.");
 		return;
 	}
 	const char *why = NULL;
@@ -192,14 +222,17 @@ users_update(struct request *r)
 		why = "active must be true or false";
 	else if (role && region && (strcmp(role, "federation") == 0) != json_is_string(region))
 		why = "federation staff need region_code, and other roles have none";
+	else if (!mediator_id_valid(mediator))
+		why = "mediator_id is the id of a mediator's record, or null";
 	if (why != NULL) {
 		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
 		return;
 	}
 	const char *params[] = { id, name, role, region ? "true" : "false",
 		json_is_string(region) ? json_string_value(region) : NULL,
-		active ? (json_is_true(active) ? "true" : "false") : NULL };
-	PGresult *res = audit_exec_or_reply(r, SQL_USER_UPDATE, params, 6);
+		active ? (json_is_true(active) ? "true" : "false") : NULL,
+		mediator ? "true" : "false", id_text(r, mediator) };
+	PGresult *res = audit_exec_or_reply(r, SQL_USER_UPDATE, params, 8);
 	if (res == NULL)
 		return;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -144,6 +144,7 @@ auth_authenticate_or_reply(struct request *r)
 	snprintf(w->region_code, sizeof(w->region_code), "%s", PQgetvalue(res, 0, 3));
 	w->credential_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	snprintf(w->expires_at, sizeof(w->expires_at), "%s", PQgetvalue(res, 0, 5));
+	snprintf(w->mediator_id, sizeof(w->mediator_id), "%s", PQgetvalue(res, 0, 6));
 	return true;
 }
 

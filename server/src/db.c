@@ -320,3 +320,27 @@ db_reply_json(struct request *r, unsigned status, const PGresult *res)
 	reply_data(
 	    r, status, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
+
+/* Runs BEGIN or COMMIT on the request's connection; replies 503 when it fails. */
+static bool
+run_fixed_or_reply(struct request *r, const char *sql)
+{
+	if (db_run_fixed(db_request_conn(r), sql))
+		return true;
+	if (!reply_sent(r))
+		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+		    "The database is not reachable; nothing was stored.");
+	return false;
+}
+
+bool
+db_begin_or_reply(struct request *r)
+{
+	return run_fixed_or_reply(r, "BEGIN");
+}
+
+bool
+db_commit_or_reply(struct request *r)
+{
+	return run_fixed_or_reply(r, "COMMIT");
+}

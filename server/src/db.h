@@ -66,6 +66,13 @@ struct db_conn *db_request_conn(struct request *r);
 /* As db_query_or_reply, but a statement error is returned, not answered. */
 PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const *params);
 
+/*
+ * BEGIN and COMMIT on the request's connection; false after replying 503.
+ * A transaction left open is rolled back when the request ends.
+ */
+bool db_begin_or_reply(struct request *r);
+bool db_commit_or_reply(struct request *r);
+
 /* Replies status with the JSON text PostgreSQL built in row 0, column 0 of res. */
 void db_reply_json(struct request *r, unsigned status, const PGresult *res);
 

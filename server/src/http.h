@@ -54,6 +54,7 @@ struct principal {
 	char region_code[16];    /* empty when the role has no region scope */
 	long long credential_id; /* session or API token id */
 	char expires_at[48];     /* RFC 3339; empty when it never expires */
+	char mediator_id[24];    /* a mediator's record; empty when not linked */
 };
 
 #define REQUEST_ID_MAX      64

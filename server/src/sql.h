@@ -25,7 +25,8 @@
 #define SQL_USER_JSON(u)                                                                           \
 	"json_build_object('id', " u ".id, 'username', " u ".username, 'display_name', " u         \
 	".display_name, 'role', " u ".role, 'region_code', " u ".region_code, 'active', " u        \
-	".active, 'created_at', " u ".created_at, 'updated_at', " u ".updated_at)"
+	".active, 'mediator_id', " u ".mediator_id, 'created_at', " u ".created_at,"               \
+	" 'updated_at', " u ".updated_at)"
 
 #define SQL_TOKEN_JSON(t)                                                                          \
 	"json_build_object('id', " t ".id, 'user_id', " t ".user_id, 'name', " t                   \
@@ -53,6 +54,12 @@
 	"COALESCE((SELECT json_agg(mc.committee_id ORDER BY mc.committee_id)"                      \
 	" FROM mediator_committees mc WHERE mc.mediator_id = " m                                   \
 	".id AND mc.ended_on IS NULL), '[]')"
+
+#define SQL_MEDIATOR_MEMBERSHIPS(m)                                                                \
+	"COALESCE((SELECT json_agg(json_build_object('committee_id', mc.committee_id,"             \
+	" 'started_on', mc.started_on, 'ended_on', mc.ended_on)"                                   \
+	" ORDER BY mc.started_on, mc.committee_id) FROM mediator_committees mc"                    \
+	" WHERE mc.mediator_id = " m ".id), '[]')"
 
 /*
  * Audited statements take the audit context as their first six
@@ -145,7 +152,8 @@
 	    " touch AS (UPDATE sessions t SET last_used_at = now() FROM s WHERE t.id = s.id"       \
 	    " AND s.last_used_at < now() - make_interval(secs => $3::integer))"                    \
 	    " SELECT u.id, u.username, u.role, u.region_code, s.id, " SQL_TS(                      \
-		"s.expires_at") " FROM s JOIN users u ON u.id = s.user_id WHERE u.active")         \
+		"s.expires_at") ", u.mediator_id FROM s JOIN users u ON u.id = s.user_id WHERE "   \
+				"u.active")                                                        \
 	X(SQL_AUTH_API_TOKEN, SQL_SERVE, true, 1,                                                  \
 	    "WITH t AS (SELECT id, user_id, expires_at, last_used_at FROM api_tokens"              \
 	    " WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL"                         \
@@ -153,7 +161,8 @@
 	    " touch AS (UPDATE api_tokens k SET last_used_at = now() FROM t WHERE k.id = t.id"     \
 	    " AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'))"     \
 	    " SELECT u.id, u.username, u.role, u.region_code, t.id, " SQL_TS(                      \
-		"t.expires_at") " FROM t JOIN users u ON u.id = t.user_id WHERE u.active")         \
+		"t.expires_at") ", u.mediator_id FROM t JOIN users u ON u.id = t.user_id WHERE "   \
+				"u.active")                                                        \
 	X(SQL_LOGIN_THROTTLE, SQL_SERVE, true, 4,                                                  \
 	    "SELECT COALESCE(max(wait), 0)::integer FROM (SELECT CASE WHEN count(*) >= $3"         \
 	    " THEN ceil(extract(epoch FROM min(at) + make_interval(secs => $4::integer) - "        \
@@ -196,17 +205,18 @@
 		"s") " ORDER BY s.id) FROM shown s), '[]'), 'next_after', CASE WHEN"               \
 		     " (SELECT count(*) FROM page) > $4 THEN (SELECT max(id) FROM shown) "         \
 		     "END)::text")                                                                 \
-	X(SQL_USER_CREATE, SQL_SERVE, false, 11,                                                   \
+	X(SQL_USER_CREATE, SQL_SERVE, false, 12,                                                   \
 	    "WITH u AS (INSERT INTO users (username, display_name, role, region_code, "            \
-	    "password_hash)"                                                                       \
-	    " VALUES ($7, $8, $9::user_role, $10, $11) RETURNING *),"                              \
+	    "password_hash, mediator_id)"                                                          \
+	    " VALUES ($7, $8, $9::user_role, $10, $11, $12::bigint) RETURNING *),"                 \
 	    " a AS (" SQL_AUDIT_FROM("user.create", "user", "u.id::text", "201",                   \
 		"u") ")"                                                                           \
 		     " SELECT u.id, " SQL_USER_JSON("u") "::text FROM u")                          \
-	X(SQL_USER_UPDATE, SQL_SERVE, false, 12,                                                   \
+	X(SQL_USER_UPDATE, SQL_SERVE, false, 14,                                                   \
 	    "WITH u AS (UPDATE users SET display_name = COALESCE($8, display_name),"               \
 	    " role = COALESCE($9::user_role, role),"                                               \
 	    " region_code = CASE WHEN $10::boolean THEN $11 ELSE region_code END,"                 \
+	    " mediator_id = CASE WHEN $13::boolean THEN $14::bigint ELSE mediator_id END,"         \
 	    " active = COALESCE($12::boolean, active), updated_at = now()"                         \
 	    " WHERE id = $7 RETURNING *),"                                                         \
 	    " e AS (UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL"                   \
@@ -326,10 +336,44 @@
 		     " SELECT " SQL_MEDIATOR_JSON(                                                 \
 			 "m", "to_json($18::bigint[])") "::text, m.id FROM m")                     \
 	X(SQL_MEDIATOR_GET, SQL_SERVE, true, 2,                                                    \
-	    "SELECT " SQL_MEDIATOR_JSON("m",                                                       \
-		SQL_MEDIATOR_SERVES("m")) "::text, m.data_key_id,"                                 \
-					  " m.phone FROM mediators m WHERE m.id = $1"              \
-					  " AND ($2::text IS NULL OR mediator_within(m.id, $2))")  \
+	    "SELECT (" SQL_MEDIATOR_JSON("m",                                                      \
+		SQL_MEDIATOR_SERVES(                                                               \
+		    "m")) "::jsonb"                                                                \
+			  " || jsonb_build_object('memberships', " SQL_MEDIATOR_MEMBERSHIPS(       \
+			      "m") "))::text,"                                                     \
+				   " m.data_key_id, m.phone FROM mediators m WHERE m.id = $1"      \
+				   " AND ($2::text IS NULL OR mediator_within(m.id, $2))")         \
+	/* Committees outside the scope ($8) are neither joined nor left. */                       \
+	X(SQL_MEDIATOR_UPDATE, SQL_SERVE, false, 23,                                               \
+	    "WITH ok AS (SELECT $23::bigint[] IS NULL OR (SELECT count(*) FROM committees c"       \
+	    " WHERE c.id = ANY ($23::bigint[]) AND ($8::text IS NULL"                              \
+	    " OR region_within(c.region_code, $8))) = cardinality($23::bigint[]) AS fine),"        \
+	    " u AS (UPDATE mediators t SET name = COALESCE($9, t.name),"                           \
+	    " gender = CASE WHEN $10::boolean THEN $11 ELSE t.gender END,"                         \
+	    " full_time = COALESCE($12::boolean, t.full_time),"                                    \
+	    " specialties = COALESCE($13::specialty[], t.specialties),"                            \
+	    " expert = COALESCE($14::boolean, t.expert),"                                          \
+	    " phone = CASE WHEN $15::boolean THEN $16::bytea ELSE t.phone END,"                    \
+	    " phone_bidx = CASE WHEN $15::boolean THEN $17::integer ELSE t.phone_bidx END,"        \
+	    " trained_on = CASE WHEN $18::boolean THEN $19::date ELSE t.trained_on END,"           \
+	    " certified_on = CASE WHEN $20::boolean THEN $21::date ELSE t.certified_on END,"       \
+	    " active = COALESCE($22::boolean, t.active), updated_at = now() FROM ok"               \
+	    " WHERE ok.fine AND t.id = $7 AND ($8::text IS NULL OR mediator_within(t.id, $8))"     \
+	    " RETURNING t.id),"                                                                    \
+	    " left_ AS (UPDATE mediator_committees mc SET ended_on = civil_today()"                \
+	    " FROM u, committees c WHERE $23::bigint[] IS NOT NULL AND mc.mediator_id = u.id"      \
+	    " AND mc.ended_on IS NULL AND c.id = mc.committee_id AND NOT (mc.committee_id = ANY "  \
+	    "($23::bigint[]))"                                                                     \
+	    " AND ($8::text IS NULL OR region_within(c.region_code, $8)) RETURNING 1),"            \
+	    " joined AS (INSERT INTO mediator_committees (mediator_id, committee_id, started_on)"  \
+	    " SELECT u.id, x, civil_today() FROM u, unnest($23::bigint[]) AS x"                    \
+	    " WHERE NOT EXISTS (SELECT 1 FROM mediator_committees mc WHERE mc.mediator_id = u.id"  \
+	    " AND mc.committee_id = x AND mc.ended_on IS NULL)"                                    \
+	    " ON CONFLICT (mediator_id, committee_id, started_on) DO UPDATE SET ended_on = NULL"   \
+	    " RETURNING 1),"                                                                       \
+	    " a AS (" SQL_AUDIT_FROM("mediator.update", "mediator", "u.id::text", "200",           \
+		"u") ")"                                                                           \
+		     " SELECT ok.fine, u.id FROM ok LEFT JOIN u ON true")                          \
 	X(SQL_MEDIATORS_LIST, SQL_SERVE, true, 6,                                                  \
 	    "WITH page AS (SELECT m.* FROM mediators m"                                            \
 	    " WHERE ($1::text IS NULL OR mediator_within(m.id, $1))"                               \

@@ -62,6 +62,7 @@ EXPECTED = {
     ("POST",   "/api/v1/mediators"):            (401, 201, 201, 403, 403, 201, 403, 401),
     ("GET",    "/api/v1/mediators"):            (401, 200, 200, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/mediators/{id}"):       (401, 200, 200, 403, 403, 200, 403, 401),
+    ("PATCH",  "/api/v1/mediators/{id}"):       (401, 200, 200, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/targets/{year}"):       (401, 200, 200, 403, 403, 200, 403, 401),
     ("PUT",    "/api/v1/targets/{year}"):       (401, 200, 403, 403, 403, 200, 403, 401),
     ("GET",    "/api/v1/coverage"):             (401, 200, 200, 403, 403, 200, 403, 401),
@@ -248,6 +249,16 @@ def mediator_get(ctx, caller):
     return Req(f"/api/v1/mediators/{ctx.mediator}")
 
 
+def mediator_update(ctx, caller):
+    name = f"权限测试调解员{secrets.token_hex(3)}"
+
+    def check(status):
+        now = ctx.psql(f"SELECT name FROM mediators WHERE id = {ctx.mediator}")
+        assert (now == name) == ok(status), (status, now, name)
+
+    return Req(f"/api/v1/mediators/{ctx.mediator}", {"name": name}, check=check)
+
+
 def target_get(ctx, caller):
     return Req("/api/v1/targets/2020")
 
@@ -312,6 +323,7 @@ REQUESTS = {
     ("PATCH", "/api/v1/committees/{id}"): committee_update,
     ("POST", "/api/v1/mediators"): mediator_create,
     ("GET", "/api/v1/mediators/{id}"): mediator_get,
+    ("PATCH", "/api/v1/mediators/{id}"): mediator_update,
     ("GET", "/api/v1/targets/{year}"): target_get,
     ("PUT", "/api/v1/targets/{year}"): target_put,
     ("GET", "/api/v1/coverage"): coverage_get,

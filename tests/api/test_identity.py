@@ -34,7 +34,7 @@ from support import (
 
 CHALLENGE = 'Bearer realm="tiaojie"'
 INVALID_DETAIL = "The username or the password is wrong."
-USER_KEYS = {"id", "username", "display_name", "role", "region_code", "active", "created_at", "updated_at"}
+USER_KEYS = {"id", "username", "display_name", "role", "region_code", "active", "mediator_id", "created_at", "updated_at"}
 TOKEN_KEYS = {"id", "user_id", "name", "created_at", "expires_at", "last_used_at", "revoked_at"}
 
 
