@@ -31,8 +31,12 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 # Every source file, listed: nothing is built by accident.
 SRCS := \
 	server/src/api_audit.c \
+	server/src/api_case_flow.c \
+	server/src/api_case_records.c \
+	server/src/api_cases.c \
 	server/src/api_committees.c \
 	server/src/api_coverage.c \
+	server/src/api_experts.c \
 	server/src/api_import.c \
 	server/src/api_mediators.c \
 	server/src/api_ops.c \
@@ -42,6 +46,7 @@ SRCS := \
 	server/src/api_users.c \
 	server/src/arena.c \
 	server/src/audit.c \
+	server/src/case_duplicates.c \
 	server/src/auth.c \
 	server/src/config.c \
 	server/src/crypt.c \
@@ -49,6 +54,7 @@ SRCS := \
 	server/src/datakey.c \
 	server/src/db.c \
 	server/src/errorf.c \
+	server/src/fields.c \
 	server/src/http.c \
 	server/src/keyholder.c \
 	server/src/log.c \

@@ -16,6 +16,10 @@ extern const struct route mediators_routes[];
 extern const struct route targets_routes[];
 extern const struct route coverage_routes[];
 extern const struct route import_routes[];
+extern const struct route experts_routes[];
+extern const struct route cases_routes[];
+extern const struct route case_flow_routes[];
+extern const struct route case_records_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

@@ -16,6 +16,7 @@
 #include "crypt.h"
 #include "datakey.h"
 #include "db.h"
+#include "fields.h"
 #include "http.h"
 #include "log.h"
 #include "reply.h"
@@ -128,21 +129,9 @@ static bool
 seal_phone(struct request *r, const unsigned char *dek, const char *id, const char *phone,
     const char **hex, const char **bidx)
 {
-	char norm[32];
-	if (!blind_normalise(BLIND_PHONE, phone, norm, sizeof(norm)))
-		return false;
-	size_t len = strlen(phone), ctlen = len + CRYPT_FIELD_OVERHEAD;
-	unsigned char *ct = arena_alloc(r->arena, ctlen);
-	if (!crypt_seal(dek, "mediators", "phone", id, (const unsigned char *)phone, len, ct))
-		return false;
-	char *out = arena_alloc(r->arena, 2 * ctlen + 3);
-	out[0] = '\\';
-	out[1] = 'x';
-	sodium_bin2hex(out + 2, 2 * ctlen + 1, ct, ctlen);
-	*hex = out;
-	*bidx = arena_printf(
-	    r->arena, "%u", blind_index(keyholder_get(&r->srv->keys), BLIND_PHONE, norm));
-	return true;
+	*bidx = field_blind(r, BLIND_PHONE, phone);
+	*hex = *bidx ? field_seal(r, dek, "mediators", "phone", id, phone) : NULL;
+	return *hex != NULL;
 }
 
 PGresult *
@@ -254,19 +243,11 @@ open_phone(struct request *r, const char *id, const char *dk, const char *hex)
 		    datakey_status_text(st));
 		return NULL;
 	}
-	size_t hexlen = strlen(hex), len = 0, plen = 0;
-	unsigned char *ct = arena_alloc(r->arena, hexlen / 2 + 1);
-	char *plain = arena_alloc(r->arena, hexlen / 2 + 1);
-	bool good = hexlen > 2 &&
-	    sodium_hex2bin(ct, hexlen / 2, hex + 2, hexlen - 2, NULL, &len, NULL) == 0 &&
-	    crypt_open(dek, "mediators", "phone", id, ct, len, (unsigned char *)plain, &plen);
+	const char *plain = field_open(r, dek, "mediators", "phone", id, hex);
 	sodium_memzero(dek, sizeof(dek));
-	if (!good) {
+	if (plain == NULL)
 		log_msg(
 		    LOG_ERROR, "request %s: mediator %s: the phone does not decrypt", r->id, id);
-		return NULL;
-	}
-	plain[plen] = '\0';
 	return plain;
 }
 

@@ -28,6 +28,7 @@ struct config {
 	unsigned login_max_failures; /* failed sign-ins before a lockout */
 	unsigned login_window;       /* seconds over which failures count */
 	unsigned hash_slots;         /* password hashes run at once */
+	unsigned retention_years;    /* a case's personal data is kept after it ends */
 };
 
 /* One variable, for validation, --help and the README's table. */

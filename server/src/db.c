@@ -344,3 +344,32 @@ db_commit_or_reply(struct request *r)
 {
 	return run_fixed_or_reply(r, "COMMIT");
 }
+
+const char *
+db_array_literal(struct arena *a, const char *const *items, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += items[i] ? 2 * strlen(items[i]) + 3 : 5;
+	char *out = arena_alloc(a, len), *o = out;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		if (items[i] == NULL) {
+			memcpy(o, "NULL", 4);
+			o += 4;
+			continue;
+		}
+		*o++ = '"';
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}

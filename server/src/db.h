@@ -73,6 +73,13 @@ PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const 
 bool db_begin_or_reply(struct request *r);
 bool db_commit_or_reply(struct request *r);
 
+/*
+ * A PostgreSQL array literal of n values ("{...}"), each quoted and
+ * escaped; a NULL item is NULL. In arena a.
+ */
+struct arena;
+const char *db_array_literal(struct arena *a, const char *const *items, size_t n);
+
 /* Replies status with the JSON text PostgreSQL built in row 0, column 0 of res. */
 void db_reply_json(struct request *r, unsigned status, const PGresult *res);
 

@@ -451,6 +451,50 @@ out:
 }
 
 static int
+cmd_purge_expired(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: tiaojie purge-expired\n");
+		return 2;
+	}
+	struct config cfg;
+	char err[512];
+	if (!setup("purge-expired", &cfg))
+		return 2;
+	struct db_pool *pool = db_pool_new(cfg.database_url, 1, err, sizeof(err));
+	if (pool == NULL) {
+		fprintf(stderr, "tiaojie purge-expired: %s\n", err);
+		return 1;
+	}
+	struct db_conn *c = db_acquire(pool);
+	char years[16];
+	snprintf(years, sizeof(years), "%u", cfg.retention_years);
+	const char *params[] = { years, "500" };
+	long long total = 0, n;
+	int rc = 0;
+	do {
+		PGresult *res = db_exec(c, SQL_CASES_PURGE, params);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "tiaojie purge-expired: stopped after %lld cases: %s",
+			    total, res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn_pg(c)));
+			PQclear(res);
+			rc = 1;
+			break;
+		}
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		total += n;
+	} while (n > 0);
+	if (rc == 0)
+		printf("purged the personal data of %lld cases that ended more than %u years ago\n",
+		    total, cfg.retention_years);
+	db_release(pool, c);
+	db_pool_free(pool);
+	return rc;
+}
+
+static int
 cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -488,6 +532,13 @@ static const struct command commands[] = {
 	    "still use an older version (0 when done); exit status 0 when none do.\n"
 	    "Keep the old version in the key file until backups made with it expire.\n",
 	    cmd_rotate_keys, true },
+	{ "purge-expired", "shred the personal data of cases past their retention",
+	    "Destroys the data key of every case that ended (closed, declined or\n"
+	    "withdrawn) more than TIAOJIE_RETENTION_YEARS years ago, and clears its\n"
+	    "encrypted fields and blind indexes, in batches; each case is audited.\n"
+	    "What statistics use stays: numbers, dates, types, flags, outcomes, the\n"
+	    "parties' gender and birth year. Safe to run again at any time (cron).\n",
+	    cmd_purge_expired, false },
 	{ "user", "add a user: user add --role ROLE [--name NAME] [--region CODE] USERNAME",
 	    "Creates a user, reading the password (12 to 128 characters) as one line\n"
 	    "from standard input, without echo on a terminal. This is how the first\n"

@@ -23,6 +23,8 @@ struct request;
 #define PROBLEM_NOT_FOUND              "not-found"
 #define PROBLEM_METHOD_NOT_ALLOWED     "method-not-allowed"
 #define PROBLEM_CONFLICT               "conflict"
+#define PROBLEM_PRECONDITION_FAILED    "precondition-failed"
+#define PROBLEM_PRECONDITION_REQUIRED  "precondition-required"
 #define PROBLEM_TOO_LARGE              "payload-too-large"
 #define PROBLEM_URI_TOO_LONG           "uri-too-long"
 #define PROBLEM_UNSUPPORTED_MEDIA_TYPE "unsupported-media-type"

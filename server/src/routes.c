@@ -14,5 +14,9 @@ const struct route *const api_routes[] = {
 	targets_routes,
 	coverage_routes,
 	import_routes,
+	experts_routes,
+	cases_routes,
+	case_flow_routes,
+	case_records_routes,
 	NULL,
 };

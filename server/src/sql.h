@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "sql_cases.h"
+
 /*
  * Run on each pooled connection before anything else: the server's
  * statements run with the rights of tiaojie_app (see 0002_identity.sql),
@@ -486,7 +488,8 @@
 	    " VALUES ($7, $8, $9::region_level, $10) RETURNING code, name, level, parent_code),"   \
 	    " a AS (" SQL_AUDIT_FROM("region.create", "region", "r.code", "201",                   \
 		"r") ")"                                                                           \
-		     " SELECT code, name, level, parent_code FROM r")
+		     " SELECT code, name, level, parent_code FROM r")                              \
+	SQL_CASE_STATEMENTS(X)
 
 enum sql_group { SQL_SERVE, SQL_MIGRATE };
 

@@ -113,6 +113,24 @@ text_valid(const char *s, size_t max_chars)
 	return p[-1] != ' ';
 }
 
+bool
+note_valid(const char *s, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t chars = 0;
+	bool seen = false;
+	while (*p) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f)
+			return false;
+		size_t n = utf8_len(p);
+		if (n == 0 || ++chars > max_chars)
+			return false;
+		seen = seen || (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t');
+		p += n;
+	}
+	return seen;
+}
+
 static bool
 digits(const char *s, int n, int lo, int hi)
 {

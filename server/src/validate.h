@@ -30,6 +30,12 @@ bool parse_int_range(const char *s, long lo, long hi, long *out);
 bool text_valid(const char *s, size_t max_chars);
 
 /*
+ * Longer text (a summary, notes): 1 to max_chars characters of valid
+ * UTF-8, line breaks and tabs allowed, other controls not, not blank.
+ */
+bool note_valid(const char *s, size_t max_chars);
+
+/*
  * An RFC 3339 date-time with a time zone: 2026-11-29T21:40:00+08:00,
  * 2026-11-29T13:40:00.123Z. Field ranges are checked; the calendar
  * (30 February) is left to the database.

@@ -68,6 +68,19 @@ EXPECTED = {
     ("GET",    "/api/v1/coverage"):             (401, 200, 200, 403, 403, 200, 403, 401),
     ("POST",   "/api/v1/import/committees"):    (401, 200, 200, 403, 403, 200, 403, 401),
     ("POST",   "/api/v1/import/mediators"):     (401, 200, 200, 403, 403, 200, 403, 401),
+    ("GET",    "/api/v1/experts"):              (401, 200, 200, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases"):                (401, 201, 403, 201, 403, 201, 403, 401),
+    ("GET",    "/api/v1/cases"):                (401, 200, 200, 200, 403, 200, 403, 401),
+    ("GET",    "/api/v1/cases/{id}"):           (401, 200, 200, 200, 403, 200, 403, 401),
+    ("PATCH",  "/api/v1/cases/{id}"):           (401, 200, 403, 200, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/parties"):   (401, 201, 403, 201, 403, 201, 403, 401),
+    ("GET",    "/api/v1/cases/{id}/duplicates"): (401, 200, 200, 200, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/transitions"): (401, 200, 403, 200, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/expert"):    (401, 200, 200, 403, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/extensions"): (401, 200, 403, 200, 403, 200, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/sessions"):  (401, 201, 403, 201, 403, 201, 403, 401),
+    ("POST",   "/api/v1/cases/{id}/followups"): (401, 201, 403, 201, 403, 201, 403, 401),
+    ("PUT",    "/api/v1/cases/{id}/confirmation"): (401, 200, 403, 200, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -304,7 +317,110 @@ def import_mediators(ctx, caller):
     return Req("/api/v1/import/mediators", csv, check=check, content_type="text/csv")
 
 
+def new_case(ctx, state="registered"):
+    """A case of ctx.committee moved to state by the administrator: (id, ETag)."""
+    body = {
+        "committee_id": ctx.committee, "source": "walk_in", "dispute_type": "divorce", "difficulty": "difficult",
+        "parties": [{"role": "applicant", "name": "权限测试当事人", "phone": "13800138000"}],
+    }
+    r = ctx.api.post("/api/v1/cases", headers=ctx.admin.auth, json_body=body)
+    assert r.status == 201, r
+    case, etag = r.json()["id"], r.header("ETag")
+    no = {"before_court": False, "before_police": False, "marriage_status": False, "identity": False}
+    path = {
+        "registered": [],
+        "accepted": [{"to": "accepted", "admissibility": no}],
+        "expert_requested": [{"to": "accepted", "admissibility": no}, {"to": "in_mediation"},
+                             {"to": "expert_requested"}],
+        "agreed": [{"to": "accepted", "admissibility": no}, {"to": "in_mediation"},
+                   {"to": "closed", "outcome": {"result": "agreement", "agreement_form": "written",
+                                                "agreement": "协议", "effective_on": "2026-03-01"}}],
+    }[state]
+    for move in path:
+        r = ctx.api.post(f"/api/v1/cases/{case}/transitions", headers={**ctx.admin.auth, "If-Match": etag},
+                         json_body=move)
+        assert r.status == 200, r
+        etag = r.header("ETag")
+    return case, etag
+
+
+def case_write(ctx, caller, suffix, body, state="registered"):
+    """A write to a fresh case: it changes the case's version exactly when admitted."""
+    case, etag = new_case(ctx, state)
+    before = ctx.psql(f"SELECT version FROM cases WHERE id = {case}")
+
+    def check(status):
+        now = ctx.psql(f"SELECT version FROM cases WHERE id = {case}")
+        assert (now != before) == ok(status), (status, before, now)
+
+    return Req(f"/api/v1/cases/{case}{suffix}", body, headers={**ctx.callers[caller], "If-Match": etag}, check=check)
+
+
+def case_create(ctx, caller):
+    before = int(ctx.psql("SELECT count(*) FROM cases"))
+    body = {"committee_id": ctx.committee, "source": "court", "dispute_type": "custody",
+            "parties": [{"role": "applicant", "name": "权限测试申请人"}]}
+
+    def check(status):
+        now = int(ctx.psql("SELECT count(*) FROM cases"))
+        assert now == before + (1 if ok(status) else 0), (status, before, now)
+
+    return Req("/api/v1/cases", body, check=check)
+
+
+def case_get(ctx, caller):
+    return Req(f"/api/v1/cases/{ctx.case}")
+
+
+def case_duplicates(ctx, caller):
+    return Req(f"/api/v1/cases/{ctx.case}/duplicates")
+
+
+def case_update(ctx, caller):
+    return case_write(ctx, caller, "", {"minors_involved": True})
+
+
+def case_parties(ctx, caller):
+    return case_write(ctx, caller, "/parties", {"parties": [{"role": "other", "name": "权限测试证人"}]})
+
+
+def case_transition(ctx, caller):
+    return case_write(ctx, caller, "/transitions", {"to": "declined", "reason": "outside_remit"})
+
+
+def case_expert(ctx, caller):
+    return case_write(ctx, caller, "/expert", {"expert_id": ctx.mediator}, state="expert_requested")
+
+
+def case_extension(ctx, caller):
+    return case_write(ctx, caller, "/extensions", {"due_on": "2099-01-01", "reason": "双方要求延期"}, state="accepted")
+
+
+def case_session(ctx, caller):
+    return case_write(ctx, caller, "/sessions", {"held_at": "2026-03-01T10:00:00+08:00", "notes": "记录"},
+                      state="accepted")
+
+
+def case_followup(ctx, caller):
+    return case_write(ctx, caller, "/followups", {"visited_on": "2026-04-01", "honoured": "fully"}, state="agreed")
+
+
+def case_confirmation(ctx, caller):
+    return case_write(ctx, caller, "/confirmation", {"status": "applied", "applied_on": "2026-03-05"}, state="agreed")
+
+
 REQUESTS = {
+    ("POST", "/api/v1/cases"): case_create,
+    ("GET", "/api/v1/cases/{id}"): case_get,
+    ("PATCH", "/api/v1/cases/{id}"): case_update,
+    ("POST", "/api/v1/cases/{id}/parties"): case_parties,
+    ("GET", "/api/v1/cases/{id}/duplicates"): case_duplicates,
+    ("POST", "/api/v1/cases/{id}/transitions"): case_transition,
+    ("POST", "/api/v1/cases/{id}/expert"): case_expert,
+    ("POST", "/api/v1/cases/{id}/extensions"): case_extension,
+    ("POST", "/api/v1/cases/{id}/sessions"): case_session,
+    ("POST", "/api/v1/cases/{id}/followups"): case_followup,
+    ("PUT", "/api/v1/cases/{id}/confirmation"): case_confirmation,
     ("POST", "/api/v1/regions"): region_create,
     ("GET", "/api/v1/regions/{code}"): region_get,
     ("POST", "/api/v1/sessions"): session_create,
@@ -366,10 +482,16 @@ def ctx(api, admin, staff, callers, cluster, database):
     r = api.post(
         "/api/v1/mediators",
         headers=admin.auth,
-        json_body={"name": "权限测试调解员", "full_time": True, "committees": [c.committee], "phone": "13800138000"},
+        json_body={"name": "权限测试调解员", "full_time": True, "committees": [c.committee], "phone": "13800138000",
+                   "expert": True},
     )
     assert r.status == 201, r
     c.mediator = r.json()["id"]
+    # The mediator caller works the cases of that mediator's committee.
+    r = api.request("PATCH", f"/api/v1/users/{staff['mediator'].id}", headers=admin.auth,
+                    json_body={"mediator_id": c.mediator})
+    assert r.status == 200, r
+    c.case, _ = new_case(c)
     return c
 
 

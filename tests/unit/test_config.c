@@ -52,6 +52,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.login_max_failures, 10);
 	ck_assert_uint_eq(c.login_window, 900);
 	ck_assert_uint_eq(c.hash_slots, 2);
+	ck_assert_uint_eq(c.retention_years, 10);
 }
 END_TEST
 
@@ -312,6 +313,10 @@ START_TEST(test_other_ranges)
 		{ "TIAOJIE_SHUTDOWN_GRACE", "0", true },
 		{ "TIAOJIE_SHUTDOWN_GRACE", "300", true },
 		{ "TIAOJIE_SHUTDOWN_GRACE", "301", false },
+		{ "TIAOJIE_RETENTION_YEARS", "0", false },
+		{ "TIAOJIE_RETENTION_YEARS", "1", true },
+		{ "TIAOJIE_RETENTION_YEARS", "100", true },
+		{ "TIAOJIE_RETENTION_YEARS", "101", false },
 	};
 	struct config c;
 	char err[256];
@@ -421,7 +426,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 17);
+	ck_assert_uint_eq(n, 18);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST

@@ -103,6 +103,20 @@ START_TEST(test_parse_int_bad)
 }
 END_TEST
 
+START_TEST(test_note_valid)
+{
+	ck_assert(note_valid("双方同意\n下次再谈", 20));
+	ck_assert(note_valid(" leading and trailing spaces \t", 40));
+	ck_assert(note_valid("a\r\nb", 4));
+	ck_assert(!note_valid("ab", 1));
+	ck_assert(!note_valid("", 10));
+	ck_assert(!note_valid(" \n\t ", 10));
+	ck_assert(!note_valid("bell\a", 10));
+	ck_assert(!note_valid("del\x7f", 10));
+	ck_assert(!note_valid("\xe6\x9f", 10)); /* a character cut short */
+}
+END_TEST
+
 START_TEST(test_text_valid)
 {
 	ck_assert(text_valid("柳州市", 3));
@@ -165,6 +179,7 @@ validate_suite(void)
 
 	TCase *tc = tcase_create("region");
 	tcase_add_test(tc, test_region_code_valid);
+	tcase_add_test(tc, test_note_valid);
 	tcase_add_test(tc, test_region_code_invalid);
 	tcase_add_test(tc, test_region_level_valid);
 	suite_add_tcase(s, tc);
