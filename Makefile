@@ -32,6 +32,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 SRCS := \
 	server/src/api_audit.c \
 	server/src/api_case_flow.c \
+	server/src/api_case_parties.c \
 	server/src/api_case_records.c \
 	server/src/api_cases.c \
 	server/src/api_committees.c \

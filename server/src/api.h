@@ -18,6 +18,7 @@ extern const struct route coverage_routes[];
 extern const struct route import_routes[];
 extern const struct route experts_routes[];
 extern const struct route cases_routes[];
+extern const struct route case_parties_routes[];
 extern const struct route case_flow_routes[];
 extern const struct route case_records_routes[];
 

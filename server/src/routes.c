@@ -16,6 +16,7 @@ const struct route *const api_routes[] = {
 	import_routes,
 	experts_routes,
 	cases_routes,
+	case_parties_routes,
 	case_flow_routes,
 	case_records_routes,
 	NULL,

@@ -203,6 +203,25 @@
 				      " a AS (" SQL_AUDIT_FROM("case.party.create", "case",           \
 					  "c.id::text", "201", "c") ")"                               \
 								    " SELECT c.id FROM c")            \
+	/* Party $9 of case $7: $10 role; sealed members with "given?" flags and indexes. */     \
+	X(SQL_CASE_PARTY_UPDATE, SQL_SERVE, false, 25,                                             \
+	    "WITH t AS (SELECT 1 FROM parties WHERE id = $9 AND case_id = $7),"                    \
+	    " c AS (UPDATE cases c SET version = c.version + 1, updated_at = now()"                \
+	    " WHERE c.id = $7 AND c.version = $8::integer AND c.purged_at IS NULL"                 \
+	    " AND EXISTS (SELECT 1 FROM t) RETURNING c.*),"                                        \
+	    " p AS (UPDATE parties p SET role = COALESCE($10, p.role),"                            \
+	    " name = COALESCE($11::bytea, p.name),"                                                \
+	    " id_number = CASE WHEN $12::boolean THEN $13::bytea ELSE p.id_number END,"            \
+	    " id_bidx = CASE WHEN $12::boolean THEN $14::integer ELSE p.id_bidx END,"              \
+	    " phone = CASE WHEN $15::boolean THEN $16::bytea ELSE p.phone END,"                    \
+	    " phone_bidx = CASE WHEN $15::boolean THEN $17::integer ELSE p.phone_bidx END,"        \
+	    " address = CASE WHEN $18::boolean THEN $19::bytea ELSE p.address END,"                \
+	    " gender = CASE WHEN $20::boolean THEN $21 ELSE p.gender END,"                         \
+	    " birth_year = CASE WHEN $22::boolean THEN $23::integer ELSE p.birth_year END,"        \
+	    " relationship = CASE WHEN $24::boolean THEN $25 ELSE p.relationship END,"             \
+	    " updated_at = now() FROM c WHERE p.id = $9 AND p.case_id = c.id),"                    \
+	    " a AS (" SQL_AUDIT_FROM("case.party.update", "case", "c.id::text", "200", "c") ")"    \
+	    " SELECT EXISTS (SELECT 1 FROM t), (SELECT id FROM c)")                                \
 	X(SQL_CASE_TRANSITION, SQL_SERVE, false, 17,                                                  \
 	    "WITH c AS (UPDATE cases c SET status = $10::case_status,"                                \
 	    " decline_reason = CASE WHEN $10::case_status = 'declined' THEN $11::decline_reason"      \

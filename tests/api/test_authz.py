@@ -74,6 +74,7 @@ EXPECTED = {
     ("GET",    "/api/v1/cases/{id}"):           (401, 200, 200, 200, 403, 200, 403, 401),
     ("PATCH",  "/api/v1/cases/{id}"):           (401, 200, 403, 200, 403, 200, 403, 401),
     ("POST",   "/api/v1/cases/{id}/parties"):   (401, 201, 403, 201, 403, 201, 403, 401),
+    ("PATCH",  "/api/v1/cases/{id}/parties/{party}"): (401, 200, 403, 200, 403, 200, 403, 401),
     ("GET",    "/api/v1/cases/{id}/duplicates"): (401, 200, 200, 200, 403, 200, 403, 401),
     ("POST",   "/api/v1/cases/{id}/transitions"): (401, 200, 403, 200, 403, 200, 403, 401),
     ("POST",   "/api/v1/cases/{id}/expert"):    (401, 200, 200, 403, 403, 200, 403, 401),
@@ -384,6 +385,13 @@ def case_parties(ctx, caller):
     return case_write(ctx, caller, "/parties", {"parties": [{"role": "other", "name": "权限测试证人"}]})
 
 
+def case_party_update(ctx, caller):
+    req = case_write(ctx, caller, "", {"relationship": "配偶"})
+    case = req.path.rsplit("/", 1)[1]
+    req.path += f"/parties/{ctx.psql(f'SELECT min(id) FROM parties WHERE case_id = {case}')}"
+    return req
+
+
 def case_transition(ctx, caller):
     return case_write(ctx, caller, "/transitions", {"to": "declined", "reason": "outside_remit"})
 
@@ -414,6 +422,7 @@ REQUESTS = {
     ("GET", "/api/v1/cases/{id}"): case_get,
     ("PATCH", "/api/v1/cases/{id}"): case_update,
     ("POST", "/api/v1/cases/{id}/parties"): case_parties,
+    ("PATCH", "/api/v1/cases/{id}/parties/{party}"): case_party_update,
     ("GET", "/api/v1/cases/{id}/duplicates"): case_duplicates,
     ("POST", "/api/v1/cases/{id}/transitions"): case_transition,
     ("POST", "/api/v1/cases/{id}/expert"): case_expert,

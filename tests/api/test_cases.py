@@ -1182,6 +1182,48 @@ def test_a_case_goes_only_to_a_committee_and_mediators_that_fit(town):
 # --- nothing readable in a dump --------------------------------------------------------
 
 
+def test_a_party_is_corrected_and_the_change_is_sealed_and_audited(town):
+    doc, etag = created(town, town.med_a1)
+    party = doc["parties"][1]["id"]
+    path = f"/api/v1/cases/{doc['id']}/parties/{party}"
+    new_id = id_number("45020219850312002")
+    r = send(town, town.med_a1, "PATCH", path, {"name": "王更正", "phone": "+86 137 0099 1111",
+                                                "id_number": new_id, "birth_year": 1985}, etag)
+    changed, etag = done(r)
+    p = [x for x in changed["parties"] if x["id"] == party][0]
+    assert (p["name"], p["phone"], p["id_number"], p["birth_year"]) == ("王更正", "+86 137 0099 1111", new_id, 1985)
+    assert p["role"] == "respondent" and changed["version"] == doc["version"] + 1
+    other = [x for x in changed["parties"] if x["id"] != party][0]
+    assert other == [x for x in doc["parties"] if x["id"] != party][0]
+    stored = town.psql(f"SELECT encode(name, 'hex') || encode(phone, 'hex') FROM parties WHERE id = {party}")
+    assert "王更正".encode().hex() not in stored and "13700991111".encode().hex() not in stored
+    # The new phone is found as a duplicate; null clears it and its index.
+    twin, _ = created(town, town.med_a1, parties=[person(phone="13700991111")])
+    assert doc["id"] in [c["id"] for c in twin["duplicates"]["cases"]]
+    changed, etag = done(send(town, town.med_a1, "PATCH", path, {"phone": None}, etag))
+    assert [x for x in changed["parties"] if x["id"] == party][0]["phone"] is None
+    assert town.psql(f"SELECT phone IS NULL AND phone_bidx IS NULL FROM parties WHERE id = {party}") == "t"
+    actions = [e["action"] for e in audit_entries(town.api, town.admin.auth, object_type="case",
+                                                  object_id=str(doc["id"]))]
+    assert actions.count("case.party.update") == 2
+
+
+def test_a_party_change_is_checked(town):
+    doc, etag = created(town, town.med_a1)
+    party = doc["parties"][0]["id"]
+    path = f"/api/v1/cases/{doc['id']}/parties/{party}"
+    for body in ({}, {"name": None}, {"role": "judge"}, {"phone": "call me"}, {"id": 5}, {"birth_year": 1800}):
+        assert_problem(send(town, town.med_a1, "PATCH", path, body, etag), 400, "validation")
+    assert_problem(send(town, town.med_a1, "PATCH", path, {"gender": "male"}), 428, "precondition-required")
+    assert_problem(send(town, town.med_a1, "PATCH", path, {"gender": "male"}, '"999"'), 412, "precondition-failed")
+    other, _ = created(town, town.med_a1)
+    wrong = f"/api/v1/cases/{doc['id']}/parties/{other['parties'][0]['id']}"
+    assert_problem(send(town, town.med_a1, "PATCH", wrong, {"gender": "male"}, etag), 404, "not-found")
+    assert_problem(send(town, town.med_b, "PATCH", path, {"gender": "male"}, etag), 404, "not-found")
+    assert_problem(send(town, town.fed, "PATCH", path, {"gender": "male"}, etag), 403, "forbidden")
+    assert read(town, town.med_a1, doc["id"])[1] == etag
+
+
 def test_a_dump_holds_none_of_the_personal_data_seeded_through_the_api(town):
     t = town
     secrets_ = []
