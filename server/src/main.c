@@ -250,7 +250,7 @@ cmd_user(int argc, char **argv)
 	}
 	/* The entry names no actor: the command line is not a signed-in user. */
 	const char *params[] = { NULL, NULL, NULL, "command-line", NULL, "bootstrap", username,
-		name ? name : username, role, region, hash };
+		name ? name : username, role, region, hash, NULL /* no mediator's record */ };
 	struct db_conn *c = db_acquire(pool);
 	PGresult *res = db_exec(c, SQL_USER_CREATE, params);
 	int rc = 0;

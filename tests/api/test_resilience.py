@@ -145,10 +145,12 @@ def start_slow_upload(port):
 
 
 def refused(port):
+    """Nothing accepts on port: refused, or reset (a connection that sat in
+    the listen backlog when the listening socket was closed)."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
         return False
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
 
 
