@@ -41,6 +41,7 @@ SRCS := \
 	server/src/api_import.c \
 	server/src/api_mediators.c \
 	server/src/api_ops.c \
+	server/src/api_referrals.c \
 	server/src/api_regions.c \
 	server/src/api_sessions.c \
 	server/src/api_targets.c \

@@ -21,6 +21,7 @@ extern const struct route cases_routes[];
 extern const struct route case_parties_routes[];
 extern const struct route case_flow_routes[];
 extern const struct route case_records_routes[];
+extern const struct route referrals_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

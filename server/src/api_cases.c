@@ -46,19 +46,16 @@ static const char *const service_set[] = { "id", "number", "status", "county_cod
 	"closed_at", "due_on", "overdue", "outcome", "confirmation", "version", "purged",
 	"created_at", "updated_at", "expert_id", "decline_reason", NULL };
 
-static bool
-one_of(const char *s, const char *const *list)
+bool
+case_dispute_type_valid(const char *s)
 {
-	for (size_t i = 0; s && list[i]; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
+	return word_in(s, dispute_types);
 }
 
 static bool
 string_of(json_t *v, const char *const *list)
 {
-	return json_is_string(v) && one_of(json_string_value(v), list);
+	return json_is_string(v) && word_in(json_string_value(v), list);
 }
 
 static const char *
@@ -522,23 +519,40 @@ cases_create(struct request *r)
 		return;
 	}
 
+	struct case_new n = { .committee = id_text(r, in.committee),
+		.source = str(in.source),
+		.dispute = str(in.dispute),
+		.summary = str(in.summary),
+		.minors = bool_text(in.minors),
+		.dv_flag = bool_text(in.dv_flag),
+		.dv_risk = str(in.dv_risk),
+		.difficulty = str(in.difficulty),
+		.lead = id_text(r, in.lead),
+		.co = co,
+		.received = str(in.received),
+		.parties = in.parties };
+	case_create_and_reply(r, &n);
+}
+
+void
+case_create_and_reply(struct request *r, const struct case_new *n)
+{
 	/* Where the case goes, and who may work it. */
 	const char *scope[2];
 	case_scope(r, scope);
-	const char *committee = id_text(r, in.committee);
-	const char *lead = id_text(r, in.lead);
-	if (in.lead == NULL && r->who.role_bit == ROLE_MEDIATOR && r->who.mediator_id[0])
+	const char *lead = n->lead;
+	if (lead == NULL && r->who.role_bit == ROLE_MEDIATOR && r->who.mediator_id[0])
 		lead = r->who.mediator_id;
-	const char *place_params[] = { committee, scope[0], scope[1], lead, co };
+	const char *place_params[] = { n->committee, scope[0], scope[1], lead, n->co, n->county };
 	PGresult *place = db_query_or_reply(r, SQL_CASE_PLACE, place_params);
 	if (place == NULL)
 		return;
 	if (PQntuples(place) == 0 || strcmp(PQgetvalue(place, 0, 2), "t") != 0) {
 		reply_problem(r, 404, PROBLEM_NOT_FOUND,
-		    "There is no committee %s in a county within your scope.", committee);
+		    "There is no committee %s in a county within your scope.", n->committee);
 		return;
 	}
-	why = strcmp(PQgetvalue(place, 0, 3), "t") != 0 ? "the committee is not open"
+	const char *why = strcmp(PQgetvalue(place, 0, 3), "t") != 0 ? "the committee is not open"
 	    : strcmp(PQgetvalue(place, 0, 4), "t") != 0
 	    ? "the lead mediator does not serve the committee"
 	    : strcmp(PQgetvalue(place, 0, 5), "t") != 0
@@ -562,21 +576,22 @@ cases_create(struct request *r)
 	const char *id = ids ? first_id(r, PQgetvalue(ids, 0, 0)) : NULL;
 	const char *summary = NULL;
 	bool good = id != NULL;
-	if (good && str(in.summary) != NULL) {
-		summary = field_seal(r, dek, "cases", "summary", id, str(in.summary));
+	if (good && n->summary != NULL) {
+		summary = field_seal(r, dek, "cases", "summary", id, n->summary);
 		good = summary != NULL;
 	}
 	PGresult *res = NULL;
 	if (good && db_begin_or_reply(r)) {
-		const char *params[] = { id, arena_printf(r->arena, "%lld", dk), committee,
+		const char *params[] = { id, arena_printf(r->arena, "%lld", dk), n->committee,
 			PQgetvalue(place, 0, 0),
-			PQgetisnull(place, 0, 1) ? NULL : PQgetvalue(place, 0, 1), str(in.source),
-			str(in.dispute), summary, bool_text(in.minors), bool_text(in.dv_flag),
-			str(in.dv_risk), str(in.difficulty), lead, co, str(in.received), NULL };
+			PQgetisnull(place, 0, 1) ? NULL : PQgetvalue(place, 0, 1), n->source,
+			n->dispute, summary, n->minors, n->dv_flag, n->dv_risk, n->difficulty, lead,
+			n->co, n->received, n->referral };
 		res = audit_exec_or_reply(r, SQL_CASE_CREATE, params, 16);
 	}
 	good = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    parties_store_or_reply(r, dek, id, in.parties);
+	    parties_store_or_reply(r, dek, id, n->parties) &&
+	    (n->on_stored == NULL || n->on_stored(r, id, n->context));
 	sodium_memzero(dek, sizeof(dek));
 	if (!good) {
 		if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -588,6 +603,10 @@ cases_create(struct request *r)
 		if (!reply_sent(r) && state != NULL && strncmp(state, "22", 2) == 0)
 			reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
 			    "The case does not hold: received_at is not a real time.");
+		else if (!reply_sent(r) && state != NULL && strcmp(state, "23505") == 0 &&
+		    n->referral != NULL)
+			reply_problem(r, 409, PROBLEM_CONFLICT,
+			    "Referral %s was taken up while this request was made.", n->referral);
 		else if (!reply_sent(r))
 			reply_problem(r, 500, PROBLEM_INTERNAL,
 			    "The case could not be stored; this has been logged as %s.", r->id);
@@ -633,12 +652,6 @@ cases_duplicates(struct request *r)
 		reply_json(r, 200, d);
 }
 
-static bool
-bool_query(const char *v)
-{
-	return v == NULL || strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
-}
-
 static void
 cases_list(struct request *r)
 {
@@ -651,11 +664,11 @@ cases_list(struct request *r)
 	for (int i = 0; i < 12; i++)
 		q[i] = request_query(r, known[i]);
 	long limit = CASES_PAGE_DEFAULT, v;
-	if ((q[0] && !one_of(q[0], statuses)) || (q[1] && !one_of(q[1], dispute_types)) ||
+	if ((q[0] && !word_in(q[0], statuses)) || (q[1] && !word_in(q[1], dispute_types)) ||
 	    (q[2] && !parse_int_range(q[2], 1, 999999999999L, &v)) ||
-	    (q[3] && !region_code_valid(q[3])) || (q[4] && !one_of(q[4], sources)) ||
-	    (q[5] && !date_exists(q[5])) || (q[6] && !date_exists(q[6])) || !bool_query(q[7]) ||
-	    !bool_query(q[8]) || !bool_query(q[9]) ||
+	    (q[3] && !region_code_valid(q[3])) || (q[4] && !word_in(q[4], sources)) ||
+	    (q[5] && !date_exists(q[5])) || (q[6] && !date_exists(q[6])) ||
+	    !query_bool_valid(q[7]) || !query_bool_valid(q[8]) || !query_bool_valid(q[9]) ||
 	    (q[10] && !parse_int_range(q[10], 0, 999999999999L, &v)) ||
 	    (q[11] && !parse_int_range(q[11], 1, CASES_PAGE_MAX, &limit))) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,

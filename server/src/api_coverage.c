@@ -47,7 +47,7 @@ static void
 reply_csv(struct request *r, json_t *coverage)
 {
 	static const char *const columns[] = { "region_code", "name", "committees", "rooms",
-		"guidance", "covered", "mediators", "experts", NULL };
+		"guidance", "covered", "mediators", "experts", "referrals_to_guidance", NULL };
 	struct sbuf b = { 0 };
 	sbuf_append(&b, "\xEF\xBB\xBF", 3); /* the byte-order mark Excel needs for UTF-8 */
 	for (size_t i = 0; columns[i]; i++)

@@ -1,9 +1,9 @@
 /*
- * case_duplicates.c - other open cases of the same people. Candidates come
+ * case_duplicates.c - other open cases and referrals of the same people. Candidates come
  * from the blind indexes of the parties' phones and ID numbers (24 bits:
  * unrelated values share them by design); the server confirms each by
  * decrypting and comparing normalised values, and tells the caller only
- * which cases in their scope match, and how many elsewhere. Nothing
+ * which cases and referrals in their scope match, and how many elsewhere. Nothing
  * decrypted here is shown, so nothing here is a read of personal data.
  */
 #include <sodium.h>
@@ -98,6 +98,45 @@ add_kind(json_t *matched, const char *kind)
 	json_array_append_new(matched, json_string(kind));
 }
 
+/* Open referrals whose caller has one of the phones of own: in scope into out, else counted. */
+static bool
+open_referrals(
+    struct request *r, const char *id, const struct people *own, json_t *out, long long *elsewhere)
+{
+	if (own->nphones == 0)
+		return true;
+	const char *scope[2];
+	case_scope(r, scope);
+	const char *params[] = { id, scope[0], scope[1] };
+	PGresult *res = db_query_or_reply(r, SQL_CASE_DUP_REFERRALS, params);
+	if (res == NULL)
+		return false;
+	unsigned char dek[CRYPT_KEY_BYTES];
+	for (int i = 0; i < PQntuples(res); i++) {
+		long long dk = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		if (datakey_open_held(db_request_conn(r), &r->srv->keys, dk, dek) != DATAKEY_OK)
+			continue;
+		const char *plain = field_open(
+		    r, dek, "referrals", "caller_phone", PQgetvalue(res, i, 0), value(res, i, 5));
+		char norm[NORM_MAX];
+		bool same = plain != NULL && blind_normalise(BLIND_PHONE, plain, norm, NORM_MAX) &&
+		    listed(own->phones, own->nphones, norm);
+		if (!same)
+			continue;
+		if (strcmp(PQgetvalue(res, i, 3), "t") != 0) {
+			(*elsewhere)++;
+			continue;
+		}
+		json_array_append_new(out,
+		    json_pack("{s:I, s:s, s:I, s:[s]}", "id",
+			(json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "status",
+			PQgetvalue(res, i, 1), "committee_id",
+			(json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10), "matched", "phone"));
+	}
+	sodium_memzero(dek, sizeof(dek));
+	return true;
+}
+
 json_t *
 case_duplicates(struct request *r, const char *id)
 {
@@ -163,5 +202,12 @@ case_duplicates(struct request *r, const char *id)
 			add_kind(json_object_get(entry, "matched"), "id_number");
 	}
 	sodium_memzero(dek, sizeof(dek));
-	return json_pack("{s:o, s:I}", "cases", cases, "elsewhere", (json_int_t)elsewhere);
+	json_t *referrals = json_array();
+	if (!open_referrals(r, id, &own, referrals, &elsewhere)) {
+		json_decref(cases);
+		json_decref(referrals);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:I}", "cases", cases, "referrals", referrals, "elsewhere",
+	    (json_int_t)elsewhere);
 }

@@ -58,6 +58,25 @@ bool case_written_or_reply(struct request *r, const PGresult *res);
  */
 void case_reply(struct request *r, const char *id, unsigned status, json_t *extra);
 
+/* A new case's members as statement parameters (NULL: none, or the default). */
+struct case_new {
+	const char *committee, *source, *dispute, *summary, *minors, *dv_flag, *dv_risk,
+	    *difficulty, *lead, *co, *received;
+	json_t *parties;      /* checked by parties_problem() */
+	const char *county;   /* for a committee above the counties: the case's county */
+	const char *referral; /* the referral the case takes up, or NULL */
+	/* Run in the case's transaction once it is stored; false after replying. */
+	bool (*on_stored)(struct request *r, const char *case_id, void *context);
+	void *context;
+};
+
+/*
+ * Places a new case (404 outside the caller's scope, 422 where it cannot
+ * go), stores it with its parties, and answers 201 with the case and the
+ * duplicates found, all in one transaction.
+ */
+void case_create_and_reply(struct request *r, const struct case_new *n);
+
 /* Parties from a JSON array, sealed and stored for case id (in a transaction). */
 bool parties_store_or_reply(struct request *r, const unsigned char dek[CRYPT_KEY_BYTES],
     const char *case_id, json_t *parties);
@@ -69,6 +88,9 @@ const char *parties_problem(json_t *parties);
  * case id's: {"cases": [...in scope...], "elsewhere": N}. NULL after replying.
  */
 json_t *case_duplicates(struct request *r, const char *id);
+
+/* One of the dispute types of a case (divorce, custody, ...). */
+bool case_dispute_type_valid(const char *s);
 
 /* A timestamp member with a zone (RFC 3339). */
 bool case_time_valid(json_t *v);

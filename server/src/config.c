@@ -35,6 +35,10 @@ const struct config_var config_vars[] = {
 	{ "TIAOJIE_SESSION_IDLE", "1800",
 	    "seconds a sign-in session may go unused before it ends (2-86400)" },
 	{ "TIAOJIE_SESSION_MAX", "43200", "seconds a sign-in session lasts at most (2-604800)" },
+	{ "TIAOJIE_REFERRAL_HOURS", "24",
+	    "hours within which a referral must be accepted (1-720)" },
+	{ "TIAOJIE_REFERRAL_URGENT_HOURS", "2",
+	    "hours within which an urgent referral must be accepted (1-720)" },
 	{ "TIAOJIE_RETENTION_YEARS", "10",
 	    "years a case's personal data is kept after it ends (purge-expired; 1-100)" },
 	{ "TIAOJIE_LOGIN_MAX_FAILURES", "10",
@@ -217,7 +221,10 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 		get, "TIAOJIE_LOGIN_MAX_FAILURES", 1, 1000, &c->login_max_failures, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_LOGIN_WINDOW", 1, 86400, &c->login_window, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_HASH_CONCURRENCY", 1, 64, &c->hash_slots, err, errlen) ||
-	    !get_uint(get, "TIAOJIE_RETENTION_YEARS", 1, 100, &c->retention_years, err, errlen))
+	    !get_uint(get, "TIAOJIE_RETENTION_YEARS", 1, 100, &c->retention_years, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_REFERRAL_HOURS", 1, 720, &c->referral_hours, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_REFERRAL_URGENT_HOURS", 1, 720, &c->referral_urgent_hours, err,
+		errlen))
 		return false;
 
 	if (c->max_connections < c->workers)

@@ -29,6 +29,8 @@ struct config {
 	unsigned login_window;       /* seconds over which failures count */
 	unsigned hash_slots;         /* password hashes run at once */
 	unsigned retention_years;    /* a case's personal data is kept after it ends */
+	unsigned referral_hours;     /* a referral must be accepted within */
+	unsigned referral_urgent_hours;
 };
 
 /* One variable, for validation, --help and the README's table. */

@@ -450,6 +450,26 @@ out:
 	return rc;
 }
 
+/* Runs a purge statement until it purges nothing more; false on an error. */
+static bool
+purge_batches(struct db_conn *c, enum sql_id statement, const char *const *params, long long *total)
+{
+	long long n;
+	do {
+		PGresult *res = db_exec(c, statement, params);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "tiaojie purge-expired: stopped after %lld: %s", *total,
+			    res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn_pg(c)));
+			PQclear(res);
+			return false;
+		}
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		*total += n;
+	} while (n > 0);
+	return true;
+}
+
 static int
 cmd_purge_expired(int argc, char **argv)
 {
@@ -471,24 +491,15 @@ cmd_purge_expired(int argc, char **argv)
 	char years[16];
 	snprintf(years, sizeof(years), "%u", cfg.retention_years);
 	const char *params[] = { years, "500" };
-	long long total = 0, n;
-	int rc = 0;
-	do {
-		PGresult *res = db_exec(c, SQL_CASES_PURGE, params);
-		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fprintf(stderr, "tiaojie purge-expired: stopped after %lld cases: %s",
-			    total, res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn_pg(c)));
-			PQclear(res);
-			rc = 1;
-			break;
-		}
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-		total += n;
-	} while (n > 0);
+	long long cases = 0, referrals = 0;
+	int rc = purge_batches(c, SQL_CASES_PURGE, params, &cases) &&
+		purge_batches(c, SQL_REFERRALS_PURGE, params, &referrals)
+	    ? 0
+	    : 1;
 	if (rc == 0)
-		printf("purged the personal data of %lld cases that ended more than %u years ago\n",
-		    total, cfg.retention_years);
+		printf("purged the personal data of %lld cases that ended more than %u years ago, "
+		       "and of %lld referrals\n",
+		    cases, cfg.retention_years, referrals);
 	db_release(pool, c);
 	db_pool_free(pool);
 	return rc;
@@ -537,7 +548,8 @@ static const struct command commands[] = {
 	    "withdrawn) more than TIAOJIE_RETENTION_YEARS years ago, and clears its\n"
 	    "encrypted fields and blind indexes, in batches; each case is audited.\n"
 	    "What statistics use stays: numbers, dates, types, flags, outcomes, the\n"
-	    "parties' gender and birth year. Safe to run again at any time (cron).\n",
+	    "parties' gender and birth year. Referrals go with their cases; those\n"
+	    "never taken up, that many years after intake. Safe to run again (cron).\n",
 	    cmd_purge_expired, false },
 	{ "user", "add a user: user add --role ROLE [--name NAME] [--region CODE] USERNAME",
 	    "Creates a user, reading the password (12 to 128 characters) as one line\n"

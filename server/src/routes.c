@@ -19,5 +19,6 @@ const struct route *const api_routes[] = {
 	case_parties_routes,
 	case_flow_routes,
 	case_records_routes,
+	referrals_routes,
 	NULL,
 };

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "sql_cases.h"
+#include "sql_referrals.h"
 
 /*
  * Run on each pooled connection before anything else: the server's
@@ -445,7 +446,10 @@
 	    " (SELECT count(DISTINCT s.mediator_id) FROM serving s WHERE "                         \
 	    "region_within(s.region_code, k.code)) AS mediators,"                                  \
 	    " (SELECT count(DISTINCT s.mediator_id) FROM serving s WHERE s.expert"                 \
-	    " AND region_within(s.region_code, k.code)) AS experts FROM counties k),"              \
+	    " AND region_within(s.region_code, k.code)) AS experts,"                               \
+	    " (SELECT count(*) FROM referrals f WHERE f.county_code = k.code"                      \
+	    " AND f.guidance_routed AND (f.created_at AT TIME ZONE 'Asia/Shanghai')::date"         \
+	    " <= d.on_day) AS to_guidance FROM counties k, d),"                                    \
 	    " target AS (SELECT t.* FROM targets t, d WHERE t.region_code = d.top"                 \
 	    " AND t.year = extract(year FROM d.on_day)),"                                          \
 	    " pilots AS (SELECT p.code, p.name,"                                                   \
@@ -461,7 +465,8 @@
 	    " 'counties', COALESCE((SELECT json_agg(json_build_object('region_code', per.code,"    \
 	    " 'name', per.name, 'committees', per.committees, 'rooms', per.rooms,"                 \
 	    " 'guidance', per.guidance, 'covered', per.committees + per.rooms > 0,"                \
-	    " 'mediators', per.mediators, 'experts', per.experts) ORDER BY per.code) FROM per), "  \
+	    " 'mediators', per.mediators, 'experts', per.experts, 'referrals_to_guidance',"        \
+	    " per.to_guidance) ORDER BY per.code) FROM per), "                                     \
 	    "'[]'),"                                                                               \
 	    " 'totals', json_build_object('counties', (SELECT count(*) FROM per),"                 \
 	    " 'counties_covered', (SELECT count(*) FROM per WHERE per.committees + per.rooms > "   \
@@ -489,7 +494,8 @@
 	    " a AS (" SQL_AUDIT_FROM("region.create", "region", "r.code", "201",                   \
 		"r") ")"                                                                           \
 		     " SELECT code, name, level, parent_code FROM r")                              \
-	SQL_CASE_STATEMENTS(X)
+	SQL_CASE_STATEMENTS(X)                                                                     \
+	SQL_REFERRAL_STATEMENTS(X)
 
 enum sql_group { SQL_SERVE, SQL_MIGRATE };
 

@@ -90,11 +90,16 @@
 	X(SQL_NEXT_IDS, SQL_SERVE, false, 2,                                                          \
 	    "SELECT ARRAY(SELECT nextval($1::regclass) FROM generate_series(1, $2::integer))")        \
 	/* Where a new case of committee $1 would sit, and whether it may. */                         \
-	X(SQL_CASE_PLACE, SQL_SERVE, true, 5,                                                         \
+	X(SQL_CASE_PLACE, SQL_SERVE, true, 6,                                                         \
 	    "WITH RECURSIVE up AS (SELECT g.code, g.parent_code, g.level, 0 AS depth"                 \
 	    " FROM committees k JOIN regions g ON g.code = k.region_code WHERE k.id = $1"             \
 	    " UNION ALL SELECT p.code, p.parent_code, p.level, up.depth + 1 FROM regions p"           \
-	    " JOIN up ON p.code = up.parent_code WHERE up.depth < 16)"                                \
+	    " JOIN up ON p.code = up.parent_code WHERE up.depth < 16),"                               \
+	    /* A committee above the counties (the guidance committee) takes $6. */                   \
+	    " k AS (SELECT code, parent_code FROM up WHERE level = 'county'"                          \
+	    " UNION ALL SELECT g.code, g.parent_code FROM regions g WHERE g.code = $6::text"          \
+	    " AND g.level = 'county' AND EXISTS (SELECT 1 FROM up) AND NOT EXISTS"                    \
+	    " (SELECT 1 FROM up WHERE level = 'county'))"                                             \
 	    " SELECT u.code, u.parent_code, case_in_scope($1, u.code, u.parent_code, $2::text,"       \
 	    " $3::bigint), EXISTS (SELECT 1 FROM committees k WHERE k.id = $1"                        \
 	    " AND k.established_on <= civil_today()"                                                  \
@@ -104,7 +109,7 @@
 	    " (SELECT count(*) FROM mediator_committees mc WHERE mc.committee_id = $1"                \
 	    " AND mc.ended_on IS NULL AND mc.mediator_id = ANY ($5::bigint[]))"                       \
 	    " = cardinality(COALESCE($5::bigint[], '{}'))"                                            \
-	    " FROM up u WHERE u.level = 'county'")                                                    \
+	    " FROM k u LIMIT 1")                                                                      \
 	X(SQL_CASE_CREATE, SQL_SERVE, false, 22,                                                      \
 	    "WITH t AS (SELECT COALESCE($21::timestamptz, now()) AS received),"                       \
 	    " n AS (INSERT INTO case_counters (county_code, year, last)"                              \
@@ -348,6 +353,26 @@
 	    " RETURNING x.id),"                                                                    \
 	    " a AS (INSERT INTO " SQL_AUDIT_COLUMNS " SELECT NULL, 'tiaojie purge-expired', NULL,"  \
 	    " NULL, NULL, 'retention', 'case.purge', 'case', u.id::text, 200 FROM u)"              \
+	    " SELECT count(*) FROM u")                                                             \
+	/*                                                                                         \
+	 * Purges up to $2 referrals: those whose case was purged, and those never                 \
+	 * taken up that were opened more than $1 years ago.                                       \
+	 */                                                                                        \
+	X(SQL_REFERRALS_PURGE, SQL_SERVE, false, 2,                                                \
+	    "WITH f AS (SELECT f.id, f.data_key_id FROM referrals f WHERE f.purged_at IS NULL"     \
+	    " AND ((f.status = 'accepted' AND EXISTS (SELECT 1 FROM cases c WHERE c.id = f.case_id" \
+	    " AND c.purged_at IS NOT NULL)) OR (f.status <> 'accepted'"                            \
+	    " AND f.created_at < now() - make_interval(years => $1::integer)))"                    \
+	    " ORDER BY f.id LIMIT $2 FOR UPDATE SKIP LOCKED),"                                     \
+	    " i AS (UPDATE idempotency_keys SET response = NULL"                                   \
+	    " WHERE referral_id IN (SELECT id FROM f)),"                                           \
+	    " k AS (UPDATE data_keys SET wrapped = NULL, destroyed_at = now()"                     \
+	    " WHERE id IN (SELECT data_key_id FROM f) AND wrapped IS NOT NULL),"                   \
+	    " u AS (UPDATE referrals x SET caller_name = NULL, caller_phone = NULL,"               \
+	    " caller_phone_bidx = NULL, summary = NULL, purged_at = now(), version = x.version + 1" \
+	    " FROM f WHERE x.id = f.id RETURNING x.id),"                                           \
+	    " a AS (INSERT INTO " SQL_AUDIT_COLUMNS " SELECT NULL, 'tiaojie purge-expired', NULL,"  \
+	    " NULL, NULL, 'retention', 'referral.purge', 'referral', u.id::text, 200 FROM u)"      \
 	    " SELECT count(*) FROM u")                                                             \
 	X(SQL_EXPERTS, SQL_SERVE, true, 2,                                                            \
 	    "SELECT json_build_object('items', COALESCE(json_agg(x ORDER BY x.open_assignments,"      \

@@ -208,3 +208,18 @@ date_exists(const char *s)
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	return d <= days[m - 1] + (m == 2 && leap);
 }
+
+bool
+word_in(const char *s, const char *const *list)
+{
+	for (size_t i = 0; s != NULL && list[i] != NULL; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+query_bool_valid(const char *v)
+{
+	return v == NULL || strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+}

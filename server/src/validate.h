@@ -55,4 +55,10 @@ bool date_exists(const char *s);
  */
 char *utf8_sanitize(char *dst, size_t dstlen, const char *src);
 
+/* Is s one of the words of list (NULL-terminated)? False for NULL. */
+bool word_in(const char *s, const char *const *list);
+
+/* A query argument that is absent, "true" or "false". */
+bool query_bool_valid(const char *v);
+
 #endif

@@ -82,6 +82,13 @@ EXPECTED = {
     ("POST",   "/api/v1/cases/{id}/sessions"):  (401, 201, 403, 201, 403, 201, 403, 401),
     ("POST",   "/api/v1/cases/{id}/followups"): (401, 201, 403, 201, 403, 201, 403, 401),
     ("PUT",    "/api/v1/cases/{id}/confirmation"): (401, 200, 403, 200, 403, 200, 403, 401),
+    ("POST",   "/api/v1/referrals"):            (401, 201, 403, 403, 201, 201, 201, 401),
+    ("GET",    "/api/v1/referrals"):            (401, 200, 200, 200, 200, 200, 200, 401),
+    ("GET",    "/api/v1/referrals/{id}"):       (401, 200, 200, 200, 200, 200, 200, 401),
+    ("POST",   "/api/v1/referrals/{id}/accept"): (401, 201, 403, 201, 403, 201, 403, 401),
+    ("POST",   "/api/v1/referrals/{id}/decline"): (401, 204, 403, 204, 403, 204, 403, 401),
+    ("POST",   "/api/v1/referrals/{id}/route"): (401, 200, 403, 403, 200, 200, 200, 401),
+    ("POST",   "/api/v1/referrals/callers"):    (401, 200, 403, 403, 200, 200, 200, 401),
 }
 # fmt: on
 
@@ -417,7 +424,74 @@ def case_confirmation(ctx, caller):
     return case_write(ctx, caller, "/confirmation", {"status": "applied", "applied_on": "2026-03-05"}, state="agreed")
 
 
+def new_referral(ctx, target=True):
+    """A referral opened by the hotline operator, at ctx.committee when target: its id."""
+    body = {"source": "hotline_12338", "caller_name": "权限测试来电人", "caller_phone": "13800138000",
+            "county_code": "450202", "dispute_type": "divorce"}
+    if target:
+        body["target_committee_id"] = ctx.committee
+    headers = {**ctx.callers["hotline"], "Idempotency-Key": secrets.token_hex(8)}
+    r = ctx.api.post("/api/v1/referrals", headers=headers, json_body=body)
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+def referral_state(ctx, referral):
+    return ctx.psql(f"SELECT status || '/' || version FROM referrals WHERE id = {referral}")
+
+
+def referral_create(ctx, caller):
+    key = secrets.token_hex(8)
+    before = int(ctx.psql("SELECT count(*) FROM referrals"))
+    body = {"source": "court", "caller_name": "权限测试当事人", "county_code": "450202", "dispute_type": "custody"}
+
+    def check(status):
+        now = int(ctx.psql("SELECT count(*) FROM referrals"))
+        assert now == before + (1 if ok(status) else 0), (status, before, now)
+
+    return Req("/api/v1/referrals", body, headers={**ctx.callers[caller], "Idempotency-Key": key}, check=check)
+
+
+def referral_get(ctx, caller):
+    return Req(f"/api/v1/referrals/{ctx.referral}")
+
+
+def referral_write(ctx, suffix, body, referral):
+    before = referral_state(ctx, referral)
+
+    def check(status):
+        now = referral_state(ctx, referral)
+        assert (now != before) == ok(status), (status, before, now)
+
+    return Req(f"/api/v1/referrals/{referral}{suffix}", body, check=check)
+
+
+def referral_accept(ctx, caller):
+    return referral_write(ctx, "/accept", {}, new_referral(ctx))
+
+
+def referral_decline(ctx, caller):
+    return referral_write(ctx, "/decline", {"reason": "本会案件已满"}, new_referral(ctx))
+
+
+def referral_route(ctx, caller):
+    referral = new_referral(ctx)
+    # As if every committee had declined it (test_referrals.py walks that way).
+    ctx.psql(f"UPDATE referrals SET status = 'returned', committee_id = NULL WHERE id = {referral}")
+    return referral_write(ctx, "/route", {"committee_id": ctx.committee}, referral)
+
+
+def referral_callers(ctx, caller):
+    return Req("/api/v1/referrals/callers", {"phone": "13800138000"})
+
+
 REQUESTS = {
+    ("POST", "/api/v1/referrals"): referral_create,
+    ("GET", "/api/v1/referrals/{id}"): referral_get,
+    ("POST", "/api/v1/referrals/{id}/accept"): referral_accept,
+    ("POST", "/api/v1/referrals/{id}/decline"): referral_decline,
+    ("POST", "/api/v1/referrals/{id}/route"): referral_route,
+    ("POST", "/api/v1/referrals/callers"): referral_callers,
     ("POST", "/api/v1/cases"): case_create,
     ("GET", "/api/v1/cases/{id}"): case_get,
     ("PATCH", "/api/v1/cases/{id}"): case_update,
@@ -501,6 +575,7 @@ def ctx(api, admin, staff, callers, cluster, database):
                     json_body={"mediator_id": c.mediator})
     assert r.status == 200, r
     c.case, _ = new_case(c)
+    c.referral = new_referral(c)
     return c
 
 

@@ -302,7 +302,7 @@ def test_a_case_from_intake_through_sessions_agreement_confirmation_and_follow_u
     assert c["summary"] == "女方申请调解离婚后子女抚养问题"
     assert [(p["role"], p["name"], p["phone"], p["id_number"]) for p in c["parties"]] == [
         (p["role"], p["name"], p["phone"], p["id_number"]) for p in parties]
-    assert c["duplicates"] == {"cases": [], "elsewhere": 0}
+    assert c["duplicates"] == {"cases": [], "referrals": [], "elsewhere": 0}
     assert [(e["from"], e["to"], e["actor_id"]) for e in c["events"]] == [(None, "registered", med.id)]
     versions = [c["version"]]
 
@@ -862,14 +862,14 @@ def test_parties_of_other_open_cases_are_found_by_phone_or_id_number(town):
     first, e1 = created(t, t.med_a1, parties=[person(phone=phone, id_number=idn), person("respondent")])
     walk(t, t.med_a1, first["id"], e1, "accepted")
     other_county, e3 = created(t, t.med_c, "c", parties=[person(id_number=idn)])
-    assert other_county["duplicates"] == {"cases": [], "elsewhere": 1}
+    assert other_county["duplicates"] == {"cases": [], "referrals": [], "elsewhere": 1}
     walk(t, t.med_c, other_county["id"], e3, "accepted")
     # Same phone in another case of committee a (written differently).
     spaced = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
     second, e2 = created(t, t.med_a2, parties=[person(phone=spaced)])
     assert second["duplicates"] == {"cases": [{
         "id": first["id"], "number": first["number"], "status": "accepted",
-        "committee_id": t.committee["a"], "matched": ["phone"]}], "elsewhere": 0}
+        "committee_id": t.committee["a"], "matched": ["phone"]}], "referrals": [], "elsewhere": 0}
     walk(t, t.med_a2, second["id"], e2, "accepted", "in_mediation")
     # Cases closed, declined or withdrawn are not listed.
     gone = []
@@ -885,7 +885,7 @@ def test_parties_of_other_open_cases_are_found_by_phone_or_id_number(town):
          "matched": ["phone", "id_number"]},
         {"id": second["id"], "number": second["number"], "status": "in_mediation", "committee_id": t.committee["a"],
          "matched": ["phone"]},
-    ], "elsewhere": 1}
+    ], "referrals": [], "elsewhere": 1}
     assert third["duplicates"] == expected
     walk(t, t.med_a1, third["id"], e4, "accepted")
     r = send(t, t.med_a1, "GET", f"/api/v1/cases/{third['id']}/duplicates")
@@ -898,11 +898,11 @@ def test_parties_of_other_open_cases_are_found_by_phone_or_id_number(town):
     assert [x["matched"] for x in everywhere["cases"] if x["id"] == other_county["id"]] == [["id_number"]]
     # From 鱼峰区, the three open cases of 城中区 are elsewhere.
     r = send(t, t.med_c, "GET", f"/api/v1/cases/{other_county['id']}/duplicates")
-    assert r.json() == {"cases": [], "elsewhere": 2}, r  # first and third hold the ID number
+    assert r.json() == {"cases": [], "referrals": [], "elsewhere": 2}, r  # first and third hold the ID number
     assert not set(gone) & {x["id"] for x in everywhere["cases"]}
     # A case nobody shares a party with has none.
     alone, _ = created(t, t.med_a1)
-    assert alone["duplicates"] == {"cases": [], "elsewhere": 0}
+    assert alone["duplicates"] == {"cases": [], "referrals": [], "elsewhere": 0}
 
 
 # --- lists ------------------------------------------------------------------------------

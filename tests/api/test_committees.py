@@ -236,7 +236,7 @@ def test_coverage_as_csv_opens_in_excel(city):
     assert r.header("Content-Type") == "text/csv; charset=utf-8"
     assert r.body.startswith(b"\xef\xbb\xbf")
     lines = r.body[3:].decode("utf-8").split("\r\n")
-    assert lines[0] == "region_code,name,committees,rooms,guidance,covered,mediators,experts"
+    assert lines[0] == "region_code,name,committees,rooms,guidance,covered,mediators,experts,referrals_to_guidance"
     assert lines[-1] == ""
     rows = [line.split(",") for line in lines[1:-1]]
     assert [row[0] for row in rows] == COUNTIES

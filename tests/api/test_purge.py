@@ -142,3 +142,42 @@ def test_the_retention_is_a_setting(city):
     assert "of 1 cases" in purge(city, TIAOJIE_RETENTION_YEARS=5)
     proc = run_cli(["purge-expired"], DATABASE_URL=city.url, TIAOJIE_RETENTION_YEARS=0)
     assert proc.returncode != 0 and "TIAOJIE_RETENTION_YEARS" in proc.stderr
+
+
+def test_a_referral_goes_with_its_case_and_one_never_taken_up_after_the_retention(city):
+    hotline = signed_in(city.api, create_user(city.api, city.admin.auth, "hotline"))
+
+    def refer(name, phone):
+        body = {"source": "hotline_12338", "caller_name": name, "caller_phone": phone, "county_code": "450202",
+                "dispute_type": "property_division", "summary": f"{name}的诉求", "target_committee_id": city.committee}
+        r = city.api.post("/api/v1/referrals", headers={**hotline.auth, "Idempotency-Key": phone}, json_body=body)
+        assert r.status == 201, r
+        return r.json()["id"]
+
+    taken = refer("转介甲", "13566667777")
+    r = city.api.post(f"/api/v1/referrals/{taken}/accept", headers=city.mediator.auth, json_body={})
+    assert r.status == 201, r
+    case, etag = r.json()["id"], r.header("ETag")
+    etag = write(city, case, etag, "POST", "/transitions", {"to": "declined", "reason": "outside_remit"})
+    left = refer("转介乙", "13588889999")
+    city.psql(f"UPDATE referrals SET status = 'returned', committee_id = NULL,"
+              f" created_at = now() - interval '11 years' WHERE id = {left}")
+    kept = refer("转介丙", "13500001111")
+    city.psql(f"UPDATE cases SET closed_at = now() - interval '11 years' WHERE id = {case}")
+
+    out = purge(city)
+    assert "and of 2 referrals" in out, out
+    for referral in (taken, left):
+        assert city.psql(f"SELECT caller_name IS NULL AND caller_phone IS NULL AND caller_phone_bidx IS NULL"
+                         f" AND summary IS NULL AND purged_at IS NOT NULL FROM referrals WHERE id = {referral}") == "t"
+        assert city.psql(f"SELECT k.wrapped IS NULL FROM referrals f JOIN data_keys k ON k.id = f.data_key_id"
+                         f" WHERE f.id = {referral}") == "t"
+        assert city.psql(f"SELECT count(*) FROM idempotency_keys WHERE referral_id = {referral}"
+                         " AND response IS NOT NULL") == "0"
+        doc = city.api.get(f"/api/v1/referrals/{referral}", headers=hotline.auth).json()
+        assert doc["purged"] is True and {"caller_name", "caller_phone", "summary"} & set(doc) == set()
+    doc = city.api.get(f"/api/v1/referrals/{kept}", headers=hotline.auth).json()
+    assert doc["caller_name"] == "转介丙"
+    # The look-up by phone finds nothing of the purged ones any more.
+    r = city.api.post("/api/v1/referrals/callers", headers=hotline.auth, json_body={"phone": "13566667777"})
+    assert r.status == 200 and r.json()["items"] == []

@@ -53,6 +53,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.login_window, 900);
 	ck_assert_uint_eq(c.hash_slots, 2);
 	ck_assert_uint_eq(c.retention_years, 10);
+	ck_assert_uint_eq(c.referral_hours, 24);
+	ck_assert_uint_eq(c.referral_urgent_hours, 2);
 }
 END_TEST
 
@@ -317,6 +319,9 @@ START_TEST(test_other_ranges)
 		{ "TIAOJIE_RETENTION_YEARS", "1", true },
 		{ "TIAOJIE_RETENTION_YEARS", "100", true },
 		{ "TIAOJIE_RETENTION_YEARS", "101", false },
+		{ "TIAOJIE_REFERRAL_HOURS", "0", false },
+		{ "TIAOJIE_REFERRAL_HOURS", "720", true },
+		{ "TIAOJIE_REFERRAL_URGENT_HOURS", "721", false },
 	};
 	struct config c;
 	char err[256];
@@ -426,7 +431,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 18);
+	ck_assert_uint_eq(n, 20);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST

@@ -103,6 +103,19 @@ START_TEST(test_parse_int_bad)
 }
 END_TEST
 
+START_TEST(test_word_in_and_query_bool)
+{
+	static const char *const words[] = { "open", "accepted", NULL };
+	ck_assert(word_in("open", words));
+	ck_assert(!word_in("opened", words));
+	ck_assert(!word_in("", words));
+	ck_assert(!word_in(NULL, words));
+	ck_assert(query_bool_valid(NULL));
+	ck_assert(query_bool_valid("true") && query_bool_valid("false"));
+	ck_assert(!query_bool_valid("True") && !query_bool_valid("1") && !query_bool_valid(""));
+}
+END_TEST
+
 START_TEST(test_note_valid)
 {
 	ck_assert(note_valid("双方同意\n下次再谈", 20));
@@ -180,6 +193,7 @@ validate_suite(void)
 	TCase *tc = tcase_create("region");
 	tcase_add_test(tc, test_region_code_valid);
 	tcase_add_test(tc, test_note_valid);
+	tcase_add_test(tc, test_word_in_and_query_bool);
 	tcase_add_test(tc, test_region_code_invalid);
 	tcase_add_test(tc, test_region_level_valid);
 	suite_add_tcase(s, tc);
