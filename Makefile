@@ -37,6 +37,7 @@ SRCS := \
 	server/src/api_cases.c \
 	server/src/api_committees.c \
 	server/src/api_coverage.c \
+	server/src/api_dashboard.c \
 	server/src/api_experts.c \
 	server/src/api_import.c \
 	server/src/api_mediators.c \

@@ -22,6 +22,7 @@ extern const struct route case_parties_routes[];
 extern const struct route case_flow_routes[];
 extern const struct route case_records_routes[];
 extern const struct route referrals_routes[];
+extern const struct route dashboard_routes[];
 
 /* Every table, NULL-terminated, in the order the router tries them. */
 extern const struct route *const api_routes[];

@@ -246,6 +246,15 @@ case_written_or_reply(struct request *r, const PGresult *res)
 		    "flag).");
 		return false;
 	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
+	    (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0)) {
+		log_msg(LOG_WARN, "request %s: writing a case: SQLSTATE %s", r->id, state);
+		request_add_header(r, "Retry-After", "1");
+		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+		    "The case could not be written for another write at the same moment; nothing "
+		    "changed: try again.");
+		return false;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_msg(LOG_ERROR, "request %s: writing a case: SQLSTATE %s: %s", r->id,
 		    PQresultErrorField(res, PG_DIAG_SQLSTATE)

@@ -39,6 +39,8 @@ const struct config_var config_vars[] = {
 	    "hours within which a referral must be accepted (1-720)" },
 	{ "TIAOJIE_REFERRAL_URGENT_HOURS", "2",
 	    "hours within which an urgent referral must be accepted (1-720)" },
+	{ "TIAOJIE_SUPPRESS_BELOW", "5",
+	    "counts under this are shown as \"<N\" to federation staff (1-100; 1: none)" },
 	{ "TIAOJIE_RETENTION_YEARS", "10",
 	    "years a case's personal data is kept after it ends (purge-expired; 1-100)" },
 	{ "TIAOJIE_LOGIN_MAX_FAILURES", "10",
@@ -223,6 +225,7 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 	    !get_uint(get, "TIAOJIE_HASH_CONCURRENCY", 1, 64, &c->hash_slots, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_RETENTION_YEARS", 1, 100, &c->retention_years, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_REFERRAL_HOURS", 1, 720, &c->referral_hours, err, errlen) ||
+	    !get_uint(get, "TIAOJIE_SUPPRESS_BELOW", 1, 100, &c->suppress_below, err, errlen) ||
 	    !get_uint(get, "TIAOJIE_REFERRAL_URGENT_HOURS", 1, 720, &c->referral_urgent_hours, err,
 		errlen))
 		return false;

@@ -31,6 +31,7 @@ struct config {
 	unsigned retention_years;    /* a case's personal data is kept after it ends */
 	unsigned referral_hours;     /* a referral must be accepted within */
 	unsigned referral_urgent_hours;
+	unsigned suppress_below; /* smaller counts hidden from federation staff */
 };
 
 /* One variable, for validation, --help and the README's table. */

@@ -120,7 +120,8 @@ reply_data(
 void
 reply_json(struct request *r, unsigned status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* Reals (rates) as they were rounded, not to 17 digits. */
+	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(body);
 	if (text == NULL) {
 		/* Only an unencodable value gets here: a bug, not user input. */

@@ -20,5 +20,6 @@ const struct route *const api_routes[] = {
 	case_flow_routes,
 	case_records_routes,
 	referrals_routes,
+	dashboard_routes,
 	NULL,
 };

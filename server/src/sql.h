@@ -12,6 +12,7 @@
 
 #include "sql_cases.h"
 #include "sql_referrals.h"
+#include "sql_stats.h"
 
 /*
  * Run on each pooled connection before anything else: the server's
@@ -495,7 +496,8 @@
 		"r") ")"                                                                           \
 		     " SELECT code, name, level, parent_code FROM r")                              \
 	SQL_CASE_STATEMENTS(X)                                                                     \
-	SQL_REFERRAL_STATEMENTS(X)
+	SQL_REFERRAL_STATEMENTS(X)                                                                 \
+	SQL_STATS_STATEMENTS(X)
 
 enum sql_group { SQL_SERVE, SQL_MIGRATE };
 

@@ -89,6 +89,8 @@ EXPECTED = {
     ("POST",   "/api/v1/referrals/{id}/decline"): (401, 204, 403, 204, 403, 204, 403, 401),
     ("POST",   "/api/v1/referrals/{id}/route"): (401, 200, 403, 403, 200, 200, 200, 401),
     ("POST",   "/api/v1/referrals/callers"):    (401, 200, 403, 403, 200, 200, 200, 401),
+    ("GET",    "/api/v1/dashboard/cases"):      (401, 200, 200, 403, 403, 200, 403, 401),
+    ("GET",    "/api/v1/dashboard/referrals"):  (401, 200, 200, 403, 403, 200, 403, 401),
 }
 # fmt: on
 
@@ -485,7 +487,14 @@ def referral_callers(ctx, caller):
     return Req("/api/v1/referrals/callers", {"phone": "13800138000"})
 
 
+def dashboard(path):
+    # Federation staff default to their own county; administrators name a region.
+    return lambda ctx, caller: Req(f"{path}?region=450202&group_by=month")
+
+
 REQUESTS = {
+    ("GET", "/api/v1/dashboard/cases"): dashboard("/api/v1/dashboard/cases"),
+    ("GET", "/api/v1/dashboard/referrals"): dashboard("/api/v1/dashboard/referrals"),
     ("POST", "/api/v1/referrals"): referral_create,
     ("GET", "/api/v1/referrals/{id}"): referral_get,
     ("POST", "/api/v1/referrals/{id}/accept"): referral_accept,

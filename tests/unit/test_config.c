@@ -55,6 +55,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.retention_years, 10);
 	ck_assert_uint_eq(c.referral_hours, 24);
 	ck_assert_uint_eq(c.referral_urgent_hours, 2);
+	ck_assert_uint_eq(c.suppress_below, 5);
 }
 END_TEST
 
@@ -322,6 +323,8 @@ START_TEST(test_other_ranges)
 		{ "TIAOJIE_REFERRAL_HOURS", "0", false },
 		{ "TIAOJIE_REFERRAL_HOURS", "720", true },
 		{ "TIAOJIE_REFERRAL_URGENT_HOURS", "721", false },
+		{ "TIAOJIE_SUPPRESS_BELOW", "0", false },
+		{ "TIAOJIE_SUPPRESS_BELOW", "1", true },
 	};
 	struct config c;
 	char err[256];
@@ -431,7 +434,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 20);
+	ck_assert_uint_eq(n, 21);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST
