@@ -215,8 +215,7 @@ case_head_or_reply(struct request *r, struct case_head *h)
 bool
 case_key_or_reply(struct request *r, const struct case_head *h, unsigned char dek[CRYPT_KEY_BYTES])
 {
-	enum datakey_status st =
-	    datakey_open_held(db_request_conn(r), &r->srv->keys, h->data_key_id, dek);
+	enum datakey_status st = field_key(r, h->data_key_id, dek);
 	if (st == DATAKEY_OK)
 		return true;
 	log_msg(
@@ -580,6 +579,7 @@ case_create_and_reply(struct request *r, const struct case_new *n)
 		    r, 503, PROBLEM_UNAVAILABLE, "The case could not be stored; try again.");
 		return;
 	}
+	field_key_hold(r, dk, dek); /* for the answer, which reads what is sealed now */
 	const char *seq[] = { "cases_id_seq", "1" };
 	PGresult *ids = db_query_or_reply(r, SQL_NEXT_IDS, seq);
 	const char *id = ids ? first_id(r, PQgetvalue(ids, 0, 0)) : NULL;

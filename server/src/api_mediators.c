@@ -236,8 +236,7 @@ static const char *
 open_phone(struct request *r, const char *id, const char *dk, const char *hex)
 {
 	unsigned char dek[CRYPT_KEY_BYTES];
-	enum datakey_status st =
-	    datakey_open_held(db_request_conn(r), &r->srv->keys, strtoll(dk, NULL, 10), dek);
+	enum datakey_status st = field_key(r, strtoll(dk, NULL, 10), dek);
 	if (st != DATAKEY_OK) {
 		log_msg(LOG_WARN, "request %s: mediator %s: data key %s", r->id, id,
 		    datakey_status_text(st));
@@ -307,8 +306,7 @@ mediator_key_or_reply(struct request *r, const char *id, unsigned char dek[CRYPT
 		    r, 404, PROBLEM_NOT_FOUND, "There is no mediator %s in your scope.", id);
 		return false;
 	}
-	enum datakey_status st = datakey_open_held(
-	    db_request_conn(r), &r->srv->keys, strtoll(PQgetvalue(cur, 0, 1), NULL, 10), dek);
+	enum datakey_status st = field_key(r, strtoll(PQgetvalue(cur, 0, 1), NULL, 10), dek);
 	if (st == DATAKEY_OK)
 		return true;
 	log_msg(

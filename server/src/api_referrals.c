@@ -144,8 +144,7 @@ referral_load_or_reply(struct request *r, const char *id, struct referral *f)
 static bool
 referral_key_or_reply(struct request *r, const struct referral *f, unsigned char *dek)
 {
-	enum datakey_status st =
-	    datakey_open_held(db_request_conn(r), &r->srv->keys, f->data_key_id, dek);
+	enum datakey_status st = field_key(r, f->data_key_id, dek);
 	if (st == DATAKEY_OK)
 		return true;
 	log_msg(LOG_ERROR, "request %s: referral %s: data key %s", r->id, f->id,
@@ -332,6 +331,7 @@ store(struct request *r, const struct intake *in, const char *key)
 		    r, 503, PROBLEM_UNAVAILABLE, "The referral could not be stored; try again.");
 		return false;
 	}
+	field_key_hold(r, dk, dek); /* for the answer, which reads what is sealed now */
 	const char *seq[] = { "referrals_id_seq", "1" };
 	PGresult *ids = db_query_or_reply(r, SQL_NEXT_IDS, seq);
 	const char *id = ids ? arena_strndup(r->arena, PQgetvalue(ids, 0, 0) + 1,
@@ -704,8 +704,7 @@ referrals_callers(struct request *r)
 		struct referral f = { .id = PQgetvalue(res, i, 1),
 			.data_key_id = strtoll(PQgetvalue(res, i, 2), NULL, 10) };
 		if (f.data_key_id != open_key) {
-			if (datakey_open_held(db_request_conn(r), &r->srv->keys, f.data_key_id,
-				dek) != DATAKEY_OK)
+			if (field_key(r, f.data_key_id, dek) != DATAKEY_OK)
 				continue;
 			open_key = f.data_key_id;
 		}

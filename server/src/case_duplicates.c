@@ -114,7 +114,7 @@ open_referrals(
 	unsigned char dek[CRYPT_KEY_BYTES];
 	for (int i = 0; i < PQntuples(res); i++) {
 		long long dk = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-		if (datakey_open_held(db_request_conn(r), &r->srv->keys, dk, dek) != DATAKEY_OK)
+		if (field_key(r, dk, dek) != DATAKEY_OK)
 			continue;
 		const char *plain = field_open(
 		    r, dek, "referrals", "caller_phone", PQgetvalue(res, i, 0), value(res, i, 5));
@@ -164,8 +164,7 @@ case_duplicates(struct request *r, const char *id)
 			entry = NULL;
 		}
 		if (dk != open_key) {
-			enum datakey_status st =
-			    datakey_open_held(db_request_conn(r), &r->srv->keys, dk, dek);
+			enum datakey_status st = field_key(r, dk, dek);
 			if (st != DATAKEY_OK) {
 				log_msg(LOG_WARN, "request %s: duplicates: case %lld: data key %s",
 				    r->id, cid, datakey_status_text(st));

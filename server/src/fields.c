@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "db.h"
 #include "http.h"
 #include "keyholder.h"
 
@@ -52,4 +53,39 @@ field_blind(struct request *r, enum blind_kind kind, const char *plain)
 	unsigned bidx = blind_index(keyholder_get(&r->srv->keys), kind, norm);
 	sodium_memzero(norm, sizeof(norm));
 	return arena_printf(r->arena, "%u", bidx);
+}
+
+#define KEYS_HELD 4
+
+struct held_keys {
+	unsigned next;
+	struct {
+		long long id;
+		unsigned char dek[CRYPT_KEY_BYTES];
+	} k[KEYS_HELD];
+};
+
+void
+field_key_hold(struct request *r, long long id, const unsigned char dek[CRYPT_KEY_BYTES])
+{
+	if (r->keys == NULL)
+		r->keys = arena_zalloc(r->arena, sizeof(*r->keys));
+	struct held_keys *h = r->keys;
+	unsigned i = h->next++ % KEYS_HELD;
+	h->k[i].id = id;
+	memcpy(h->k[i].dek, dek, CRYPT_KEY_BYTES);
+}
+
+enum datakey_status
+field_key(struct request *r, long long id, unsigned char dek[CRYPT_KEY_BYTES])
+{
+	for (unsigned i = 0; r->keys != NULL && i < KEYS_HELD; i++)
+		if (r->keys->k[i].id == id && id != 0) {
+			memcpy(dek, r->keys->k[i].dek, CRYPT_KEY_BYTES);
+			return DATAKEY_OK;
+		}
+	enum datakey_status st = datakey_open_held(db_request_conn(r), &r->srv->keys, id, dek);
+	if (st == DATAKEY_OK)
+		field_key_hold(r, id, dek);
+	return st;
 }

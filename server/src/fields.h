@@ -8,6 +8,7 @@
 #define TIAOJIE_FIELDS_H
 
 #include "crypt.h"
+#include "datakey.h"
 
 struct request;
 
@@ -18,6 +19,16 @@ const char *field_seal(struct request *r, const unsigned char dek[CRYPT_KEY_BYTE
 /* What field_seal sealed for the same place, or NULL when it does not open. */
 const char *field_open(struct request *r, const unsigned char dek[CRYPT_KEY_BYTES],
     const char *table, const char *column, const char *row, const char *hex);
+
+/*
+ * Data key id, opened once per request: a request that seals and then
+ * answers with what it sealed unwraps the key once. Held in the request's
+ * arena, wiped when the request ends.
+ */
+enum datakey_status field_key(struct request *r, long long id, unsigned char dek[CRYPT_KEY_BYTES]);
+
+/* Holds a data key just created, for the rest of the request. */
+void field_key_hold(struct request *r, long long id, const unsigned char dek[CRYPT_KEY_BYTES]);
 
 /* The blind index of plain as text, or NULL when plain is not of kind. */
 const char *field_blind(struct request *r, enum blind_kind kind, const char *plain);

@@ -79,9 +79,10 @@ struct request {
 	size_t body_dropped; /* bytes read and dropped past the limit */
 	json_t *json;        /* the parsed body of a BODY_JSON route */
 
-	struct db_conn *db;   /* checked out on first use */
-	struct principal who; /* kind AUTH_NONE until authenticated */
-	char client_addr[48]; /* the peer's address, numeric */
+	struct db_conn *db;     /* checked out on first use */
+	struct held_keys *keys; /* data keys opened by this request (fields.c) */
+	struct principal who;   /* kind AUTH_NONE until authenticated */
+	char client_addr[48];   /* the peer's address, numeric */
 
 	unsigned status; /* 0 until a reply is queued */
 	size_t reply_bytes;
