@@ -322,15 +322,20 @@
 	 * candidates, confirmed by the server by decrypting. In scope of $2, $3?                  \
 	 */                                                                                        \
 	X(SQL_CASE_DUP_CANDIDATES, SQL_SERVE, true, 3,                                             \
-	    "WITH mine AS (SELECT phone_bidx, id_bidx FROM parties WHERE case_id = $1)"            \
+	    "WITH mine AS (SELECT phone_bidx, id_bidx FROM parties WHERE case_id = $1),"           \
+	    /* Two index look-ups, not one scan for either. */                                     \
+	    " cand AS (SELECT p.id, p.case_id, p.phone, p.id_number, p.phone_bidx, p.id_bidx"      \
+	    " FROM parties p WHERE p.phone_bidx IN (SELECT phone_bidx FROM mine"                   \
+	    " WHERE phone_bidx IS NOT NULL) UNION SELECT p.id, p.case_id, p.phone, p.id_number,"   \
+	    " p.phone_bidx, p.id_bidx FROM parties p WHERE p.id_bidx IN (SELECT id_bidx FROM mine" \
+	    " WHERE id_bidx IS NOT NULL))"                                                         \
 	    " SELECT c.id, c.number, c.status, c.committee_id, " SQL_CASE_SCOPE("c", "$2", "$3")   \
 	    ", c.data_key_id, p.id, p.phone, p.id_number,"                                         \
 	    " COALESCE(p.phone_bidx IN (SELECT phone_bidx FROM mine), false),"                     \
 	    " COALESCE(p.id_bidx IN (SELECT id_bidx FROM mine), false)"                            \
-	    " FROM parties p JOIN cases c ON c.id = p.case_id WHERE c.id <> $1"                    \
+	    " FROM cand p JOIN cases c ON c.id = p.case_id WHERE c.id <> $1"                       \
 	    " AND c.status IN ('registered', 'accepted', 'in_mediation', 'expert_requested')"      \
-	    " AND c.purged_at IS NULL AND (p.phone_bidx IN (SELECT phone_bidx FROM mine)"          \
-	    " OR p.id_bidx IN (SELECT id_bidx FROM mine)) ORDER BY c.id, p.id LIMIT 2000")         \
+	    " AND c.purged_at IS NULL ORDER BY c.id, p.id LIMIT 2000")                             \
 	/*                                                                                         \
 	 * Purges up to $2 cases ended more than $1 years ago: destroys their keys,                \
 	 * clears every encrypted column and blind index, keeps the rest.                          \

@@ -135,7 +135,8 @@
 	X(SQL_CASE_DUP_REFERRALS, SQL_SERVE, true, 3,                                              \
 	    "SELECT f.id, f.status, f.committee_id, " SQL_REFERRAL_SCOPE("f", "$2", "$3", "NULL")  \
 	    ", f.data_key_id, f.caller_phone FROM referrals f WHERE f.status = 'open'"             \
-	    " AND f.caller_phone_bidx IN (SELECT phone_bidx FROM parties WHERE case_id = $1)"      \
+	    " AND f.caller_phone_bidx IN (SELECT phone_bidx FROM parties WHERE case_id = $1"       \
+	    " AND phone_bidx IS NOT NULL)"                                                         \
 	    " ORDER BY f.id LIMIT 500")                                                            \
 	/* Referrals whose caller's phone has blind index $1: candidates to confirm. */            \
 	X(SQL_REFERRAL_CALLERS, SQL_SERVE, true, 2,                                                \
