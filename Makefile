@@ -4,6 +4,8 @@
 #                         PostgreSQL under .local/, migrate, serve on :8080
 #   make test             the same set-up, then every check and test
 #   make test SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make bench            measure the server against a minimal baseline on demo
+#                         data (tools/bench.sh; writes docs/BENCHMARKS.md)
 
 SANITIZE ?= 0
 PKGS     := libmicrohttpd libpq jansson libsodium
@@ -55,6 +57,7 @@ SRCS := \
 	server/src/crypt.c \
 	server/src/csv.c \
 	server/src/datakey.c \
+	server/src/demo.c \
 	server/src/db.c \
 	server/src/errorf.c \
 	server/src/fields.c \
@@ -91,7 +94,7 @@ UNIT_BIN  := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/crypt-probe
 
 .PHONY: all build deps run test unit api lint format spec-lint compose-check \
-	db-start db-stop psql clean
+	db-start db-stop psql clean bench
 
 all: build
 build: $(BIN)
@@ -163,14 +166,15 @@ api: $(BIN) $(PROBE_BIN)
 	@echo "== API tests ($(BIN))"
 	@tools/test-api.sh $(BIN)
 
-C_FILES := $(SRCS) $(MAIN) $(UNIT_SRCS) tests/tools/crypt_probe.c \
+C_FILES := $(SRCS) $(MAIN) $(UNIT_SRCS) tests/tools/crypt_probe.c bench/baseline.c \
 	$(wildcard server/src/*.h tests/unit/*.h)
 
 lint:
 	@echo "== lint: clang-format, cppcheck"
 	@clang-format --dry-run -Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-		--inline-suppr --suppress=missingIncludeSystem -Iserver/src $(SRCS) $(MAIN)
+		--inline-suppr --suppress=missingIncludeSystem -Iserver/src $(SRCS) $(MAIN) \
+		bench/baseline.c
 
 format:
 	clang-format -i $(C_FILES)
@@ -182,6 +186,29 @@ spec-lint:
 compose-check:
 	@echo "== docker-compose config"
 	@docker-compose -f docker-compose.yml config -q
+
+# --- benchmarks (not part of `make test`) -----------------------------------
+#
+#   make bench     the release build and a minimal baseline server, then
+#                  tools/bench.sh: its own PostgreSQL in .local/bench-pg, demo
+#                  data (BENCH_COUNTIES, BENCH_CASES), wrk on loopback for
+#                  BENCH_SECONDS a scenario; writes docs/BENCHMARKS.md
+
+BASELINE_PKGS := libmicrohttpd libpq libsodium
+BASELINE_BIN  := build/rel/bench-baseline
+
+bench: deps
+	@$(MAKE) -s --no-print-directory build SANITIZE=0
+	@$(MAKE) -s --no-print-directory $(BASELINE_BIN) SANITIZE=0
+	@tools/bench.sh build/rel/tiaojie $(BASELINE_BIN)
+
+$(BASELINE_BIN): bench/baseline.c server/src/sql.h server/src/sql_cases.h \
+		server/src/sql_referrals.h server/src/sql_stats.h
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) -Iserver/src \
+		$(shell pkg-config --cflags $(BASELINE_PKGS)) -o $@ $< \
+		$(shell pkg-config --libs $(BASELINE_PKGS)) -lpthread
 
 clean:
 	rm -rf build
