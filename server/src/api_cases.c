@@ -691,7 +691,8 @@ cases_list(struct request *r)
 	case_scope(r, scope);
 	const char *params[] = { scope[0], scope[1], q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
 		q[8], q[9], q[10], arena_printf(r->arena, "%ld", limit) };
-	PGresult *res = db_query_or_reply(r, SQL_CASES_LIST, params);
+	PGresult *res = db_query_or_reply(
+	    r, scope[1] != NULL ? SQL_CASES_LIST_MEDIATOR : SQL_CASES_LIST, params);
 	if (res != NULL)
 		db_reply_json(r, 200, res);
 }

@@ -86,6 +86,35 @@
 	" AND c.version = $8::integer AND c.purged_at IS NULL" extra " RETURNING c.*)"
 
 /* clang-format off */
+
+/*
+ * A page of cases; scope is the condition on c of the caller's scope ($1
+ * region, $2 mediator record). A mediator's list has its own statement,
+ * so that its committees are an index condition in every plan.
+ */
+#define SQL_CASES_LIST_TEXT(scope)                                                                 \
+	"WITH page AS (SELECT c.* FROM cases c WHERE " scope                                       \
+	    " AND ($3::case_status IS NULL OR c.status = $3)"                                      \
+	    " AND ($4::dispute_type IS NULL OR c.dispute_type = $4)"                               \
+	    " AND ($5::bigint IS NULL OR c.committee_id = $5)"                                     \
+	    " AND ($6::text IS NULL OR $6 IN (c.county_code, c.city_code))"                        \
+	    " AND ($7::case_source IS NULL OR c.source = $7)"                                      \
+	    " AND ($8::date IS NULL OR " SQL_DAY("c.received_at") " >= $8)"                        \
+	    " AND ($9::date IS NULL OR " SQL_DAY("c.received_at") " <= $9)"                        \
+	    " AND ($10::boolean IS NULL OR COALESCE(c.status IN " SQL_CASE_OPEN                    \
+	    " AND c.due_on < civil_today(), false) = $10)"                                         \
+	    " AND ($11::boolean IS NULL OR COALESCE(c.agreement_form = 'written'"                  \
+	    " AND c.confirmation IS NULL AND c.agreement_effective_on + 30 >= civil_today(),"      \
+	    " false) = $11)"                                                                       \
+	    " AND ($12::boolean IS NULL OR COALESCE(c.result = 'agreement' AND "                   \
+	    SQL_DAY("c.closed_at") " + 30 <= civil_today() AND NOT EXISTS (SELECT 1"               \
+	    " FROM followups f WHERE f.case_id = c.id), false) = $12)"                             \
+	    " AND ($13::bigint IS NULL OR c.id > $13) ORDER BY c.id LIMIT $14::integer + 1),"      \
+	    " shown AS (SELECT * FROM page ORDER BY id LIMIT $14)"                                 \
+	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(json_build_object("      \
+	    SQL_CASE_META("s") ") ORDER BY s.id) FROM shown s), '[]'), 'next_after', CASE WHEN"    \
+	    " (SELECT count(*) FROM page) > $14 THEN (SELECT max(id) FROM shown) END)::text"
+
 #define SQL_CASE_STATEMENTS(X)                                                                        \
 	X(SQL_NEXT_IDS, SQL_SERVE, false, 2,                                                          \
 	    "SELECT ARRAY(SELECT nextval($1::regclass) FROM generate_series(1, $2::integer))")        \
@@ -150,27 +179,13 @@
 	    "c.committee_id"                                                                          \
 	    " FROM cases c WHERE c.id = $1 AND " SQL_CASE_SCOPE("c", "$2", "$3"))                     \
 	X(SQL_CASES_LIST, SQL_SERVE, true, 14,                                                     \
-	    "WITH page AS (SELECT c.* FROM cases c WHERE " SQL_CASE_SCOPE("c", "$1", "$2")         \
-	    " AND ($3::case_status IS NULL OR c.status = $3)"                                      \
-	    " AND ($4::dispute_type IS NULL OR c.dispute_type = $4)"                               \
-	    " AND ($5::bigint IS NULL OR c.committee_id = $5)"                                     \
-	    " AND ($6::text IS NULL OR $6 IN (c.county_code, c.city_code))"                        \
-	    " AND ($7::case_source IS NULL OR c.source = $7)"                                      \
-	    " AND ($8::date IS NULL OR " SQL_DAY("c.received_at") " >= $8)"                        \
-	    " AND ($9::date IS NULL OR " SQL_DAY("c.received_at") " <= $9)"                        \
-	    " AND ($10::boolean IS NULL OR COALESCE(c.status IN " SQL_CASE_OPEN                    \
-	    " AND c.due_on < civil_today(), false) = $10)"                                         \
-	    " AND ($11::boolean IS NULL OR COALESCE(c.agreement_form = 'written'"                  \
-	    " AND c.confirmation IS NULL AND c.agreement_effective_on + 30 >= civil_today(),"      \
-	    " false) = $11)"                                                                       \
-	    " AND ($12::boolean IS NULL OR COALESCE(c.result = 'agreement' AND "                   \
-	    SQL_DAY("c.closed_at") " + 30 <= civil_today() AND NOT EXISTS (SELECT 1"               \
-	    " FROM followups f WHERE f.case_id = c.id), false) = $12)"                             \
-	    " AND ($13::bigint IS NULL OR c.id > $13) ORDER BY c.id LIMIT $14::integer + 1),"      \
-	    " shown AS (SELECT * FROM page ORDER BY id LIMIT $14)"                                 \
-	    " SELECT json_build_object('items', COALESCE((SELECT json_agg(json_build_object("      \
-	    SQL_CASE_META("s") ") ORDER BY s.id) FROM shown s), '[]'), 'next_after', CASE WHEN"    \
-	    " (SELECT count(*) FROM page) > $14 THEN (SELECT max(id) FROM shown) END)::text")      \
+	    SQL_CASES_LIST_TEXT("($1::text IS NULL OR $1 IN (c.county_code, c.city_code))"         \
+				" AND $2::bigint IS NULL"))                                        \
+	X(SQL_CASES_LIST_MEDIATOR, SQL_SERVE, true, 14,                                            \
+	    SQL_CASES_LIST_TEXT("($1::text IS NULL OR $1 IN (c.county_code, c.city_code))"         \
+				" AND c.committee_id = ANY (ARRAY(SELECT mc.committee_id"          \
+				" FROM mediator_committees mc WHERE mc.mediator_id = $2::bigint"   \
+				" AND mc.ended_on IS NULL))"))                                     \
 	/* Are $2 (lead) and $3 (co-mediators) serving the committee of case $1? */                   \
 	X(SQL_CASE_MEMBERS_OK, SQL_SERVE, true, 3,                                                    \
 	    "SELECT ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM mediator_committees mc"              \
