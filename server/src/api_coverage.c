@@ -12,36 +12,12 @@
 
 #include "api.h"
 #include "arena.h"
+#include "csv.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "reply.h"
 #include "validate.h"
-
-static bool
-wants_csv(struct request *r)
-{
-	const char *accept = request_header(r, "Accept");
-	return accept != NULL && strcasestr(accept, "text/csv") != NULL;
-}
-
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void
-csv_field(struct sbuf *b, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		sbuf_append(b, s, strlen(s));
-	} else {
-		sbuf_append(b, "\"", 1);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				sbuf_append(b, "\"", 1); /* a quote is written twice */
-			sbuf_append(b, p, 1);
-		}
-		sbuf_append(b, "\"", 1);
-	}
-	sbuf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
 
 static void
 reply_csv(struct request *r, json_t *coverage)
@@ -51,7 +27,7 @@ reply_csv(struct request *r, json_t *coverage)
 	struct sbuf b = { 0 };
 	sbuf_append(&b, "\xEF\xBB\xBF", 3); /* the byte-order mark Excel needs for UTF-8 */
 	for (size_t i = 0; columns[i]; i++)
-		csv_field(&b, columns[i], columns[i + 1] == NULL);
+		csv_write_field(&b, columns[i], columns[i + 1] == NULL);
 	size_t n;
 	json_t *county;
 	json_array_foreach(json_object_get(coverage, "counties"), n, county)
@@ -64,7 +40,7 @@ reply_csv(struct request *r, json_t *coverage)
 			    ? (json_is_true(v) ? "yes" : "no")
 			    : (snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v)),
 				  num);
-			csv_field(&b, text, columns[i + 1] == NULL);
+			csv_write_field(&b, text, columns[i + 1] == NULL);
 		}
 	}
 	json_decref(coverage);
@@ -109,7 +85,7 @@ coverage(struct request *r)
 		    r, 404, PROBLEM_NOT_FOUND, "There is no region %s in your scope.", region);
 		return;
 	}
-	if (wants_csv(r))
+	if (csv_wanted(request_header(r, "Accept")))
 		reply_csv(r, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
 	else
 		db_reply_json(r, 200, res);

@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "arena.h"
+#include "csv.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -257,23 +258,6 @@ member_at(json_t *v, const char *flat)
 	return NULL;
 }
 
-static void
-csv_field(struct sbuf *b, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		sbuf_append(b, s, strlen(s));
-	} else {
-		sbuf_append(b, "\"", 1);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				sbuf_append(b, "\"", 1);
-			sbuf_append(b, p, 1);
-		}
-		sbuf_append(b, "\"", 1);
-	}
-	sbuf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 static const char *
 zh_column(const char *name)
 {
@@ -306,7 +290,7 @@ reply_csv(struct request *r, json_t *doc)
 	size_t ncols = json_array_size(columns), i;
 	for (i = 0; i < ncols; i++) {
 		const char *c = json_string_value(json_array_get(columns, i));
-		csv_field(&b, zh ? zh_column(c) : c, i + 1 == ncols);
+		csv_write_field(&b, zh ? zh_column(c) : c, i + 1 == ncols);
 	}
 	json_t *rows = json_array();
 	json_array_append(rows, totals);
@@ -328,7 +312,7 @@ reply_csv(struct request *r, json_t *doc)
 			else if (json_is_real(v))
 				text =
 				    (snprintf(num, sizeof(num), "%.4f", json_real_value(v)), num);
-			csv_field(&b, text, i + 1 == ncols);
+			csv_write_field(&b, text, i + 1 == ncols);
 		}
 	}
 	json_decref(rows);
@@ -336,13 +320,6 @@ reply_csv(struct request *r, json_t *doc)
 	json_decref(doc);
 	size_t len = b.len;
 	reply_take(r, 200, "text/csv; charset=utf-8", sbuf_steal(&b), len);
-}
-
-static bool
-wants_csv(struct request *r)
-{
-	const char *accept = request_header(r, "Accept");
-	return accept != NULL && strstr(accept, "text/csv") != NULL;
 }
 
 static void
@@ -430,7 +407,7 @@ dashboard(struct request *r, const struct board *b)
 	    "from", from, "to", to, "group_by", group_by, "suppressed_below",
 	    threshold > 1 ? json_integer(threshold) : json_null(), "totals", total, "groups",
 	    groups);
-	if (wants_csv(r))
+	if (csv_wanted(request_header(r, "Accept")))
 		reply_csv(r, doc);
 	else
 		reply_json(r, 200, doc);

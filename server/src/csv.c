@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "errorf.h"
@@ -124,4 +125,27 @@ csv_parse(struct arena *a, const char *text, size_t len, size_t max_rows, size_t
 		ok = end_row(&b, err, errlen);
 	sbuf_free(&b.field);
 	return ok;
+}
+
+void
+csv_write_field(struct sbuf *b, const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		sbuf_append(b, s, strlen(s));
+	} else {
+		sbuf_append(b, "\"", 1);
+		for (const char *p = s; *p; p++) {
+			if (*p == '"')
+				sbuf_append(b, "\"", 1); /* a quote is written twice */
+			sbuf_append(b, p, 1);
+		}
+		sbuf_append(b, "\"", 1);
+	}
+	sbuf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+bool
+csv_wanted(const char *accept)
+{
+	return accept != NULL && strcasestr(accept, "text/csv") != NULL;
 }

@@ -31,4 +31,15 @@ struct csv {
 bool csv_parse(struct arena *a, const char *text, size_t len, size_t max_rows, size_t max_fields,
     struct csv *out, char *err, size_t errlen);
 
+struct sbuf;
+
+/*
+ * Appends s as one CSV field, quoted when it holds a comma, a quote or a
+ * line break, then a comma, or CRLF when it ends the record.
+ */
+void csv_write_field(struct sbuf *b, const char *s, bool last);
+
+/* Does an Accept header ask for text/csv? */
+bool csv_wanted(const char *accept);
+
 #endif

@@ -2,6 +2,7 @@
  * test_csv.c - the CSV reader (csv.c): quoting, line numbers, limits.
  */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -77,12 +78,30 @@ START_TEST(test_record_limit)
 }
 END_TEST
 
+START_TEST(test_write_fields)
+{
+	struct sbuf b = { 0 };
+	csv_write_field(&b, "城中区", false);
+	csv_write_field(&b, "a,b", false);
+	csv_write_field(&b, "say \"hi\"", false);
+	csv_write_field(&b, "", true);
+	char *out = sbuf_steal(&b);
+	ck_assert_str_eq(out, "城中区,\"a,b\",\"say \"\"hi\"\"\",\r\n");
+	free(out);
+	ck_assert(csv_wanted("text/csv"));
+	ck_assert(csv_wanted("application/json, TEXT/CSV;q=0.9"));
+	ck_assert(!csv_wanted("application/json"));
+	ck_assert(!csv_wanted(NULL));
+}
+END_TEST
+
 Suite *
 csv_suite(void)
 {
 	Suite *s = suite_create("csv");
 	TCase *tc = tcase_create("reading");
 	tcase_add_test(tc, test_plain_and_quoted_fields);
+	tcase_add_test(tc, test_write_fields);
 	tcase_add_test(tc, test_blank_lines_and_no_final_newline);
 	tcase_add_test(tc, test_malformed_files);
 	tcase_add_test(tc, test_record_limit);
