@@ -87,12 +87,6 @@ listed(json_t *v, const char *const *list)
 	return false;
 }
 
-static const char *
-str(json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 struct outcome {
 	const char *result, *form, *agreement, *effective_on;
 };
@@ -124,9 +118,9 @@ outcome_problem(json_t *o, struct outcome *out)
 	    !(json_is_string(text) && note_valid(json_string_value(text), 20000)))
 		return "agreement is text of up to 20000 characters";
 	out->result = json_string_value(result);
-	out->form = str(form);
-	out->agreement = str(text);
-	out->effective_on = str(on);
+	out->form = json_text(form);
+	out->agreement = json_text(text);
+	out->effective_on = json_text(on);
 	return NULL;
 }
 
@@ -225,8 +219,8 @@ cases_transition(struct request *r)
 		}
 	}
 	const char *detail = reason ? json_string_value(reason) : out.result;
-	const char *params[] = { h.id, h.version, h.status, to, str(reason), out.result, out.form,
-		agreement, out.effective_on, detail, str(specialty) };
+	const char *params[] = { h.id, h.version, h.status, to, json_text(reason), out.result,
+		out.form, agreement, out.effective_on, detail, json_text(specialty) };
 	if (case_write_or_reply(r, SQL_CASE_TRANSITION, params, 11))
 		case_reply(r, h.id, 200, NULL);
 }

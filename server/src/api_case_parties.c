@@ -32,12 +32,6 @@ one_of(json_t *v, const char *const *list)
 	return false;
 }
 
-static const char *
-str(json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* Why p is not a party (partial: a change to one, any members), or NULL. */
 static const char *
 party_problem(json_t *p, bool partial)
@@ -139,9 +133,9 @@ parties_store_or_reply(struct request *r, const unsigned char dek[CRYPT_KEY_BYTE
 		const char *id = arena_strndup(r->arena, next, strcspn(next, ",}"));
 		next += strcspn(next, ",}") + 1;
 		col[P_ID][i] = id;
-		col[P_ROLE][i] = str(json_object_get(p, "role"));
+		col[P_ROLE][i] = json_text(json_object_get(p, "role"));
 		for (int c = 0; c < 4; c++) {
-			const char *plain = str(json_object_get(p, sealed_columns[c]));
+			const char *plain = json_text(json_object_get(p, sealed_columns[c]));
 			if (plain == NULL)
 				continue;
 			col[P_NAME + c][i] =
@@ -152,16 +146,16 @@ parties_store_or_reply(struct request *r, const unsigned char dek[CRYPT_KEY_BYTE
 				return false;
 			}
 		}
-		const char *phone = str(json_object_get(p, "phone"));
-		const char *idn = str(json_object_get(p, "id_number"));
+		const char *phone = json_text(json_object_get(p, "phone"));
+		const char *idn = json_text(json_object_get(p, "id_number"));
 		col[P_PB][i] = phone ? field_blind(r, BLIND_PHONE, phone) : NULL;
 		col[P_IB][i] = idn ? field_blind(r, BLIND_ID_NUMBER, idn) : NULL;
-		col[P_GENDER][i] = str(json_object_get(p, "gender"));
+		col[P_GENDER][i] = json_text(json_object_get(p, "gender"));
 		json_t *year = json_object_get(p, "birth_year");
 		col[P_YEAR][i] = json_is_integer(year)
 		    ? arena_printf(r->arena, "%lld", (long long)json_integer_value(year))
 		    : NULL;
-		col[P_REL][i] = str(json_object_get(p, "relationship"));
+		col[P_REL][i] = json_text(json_object_get(p, "relationship"));
 	}
 	const char *params[P_COLS + 1];
 	params[0] = case_id;
@@ -219,7 +213,7 @@ member(struct request *r, json_t *body, const char *name, const char **given, co
 	*given = v ? "true" : "false";
 	*text = json_is_integer(v)
 	    ? arena_printf(r->arena, "%lld", (long long)json_integer_value(v))
-	    : str(v);
+	    : json_text(v);
 }
 
 static void
@@ -255,8 +249,8 @@ cases_update_party(struct request *r)
 		reply_problem(r, 500, PROBLEM_INTERNAL, "The party could not be encrypted.");
 		return;
 	}
-	const char *idn = str(json_object_get(r->json, "id_number"));
-	const char *phone = str(json_object_get(r->json, "phone"));
+	const char *idn = json_text(json_object_get(r->json, "id_number"));
+	const char *phone = json_text(json_object_get(r->json, "phone"));
 	const char *role, *gender_set, *gender, *year_set, *year, *rel_set, *rel, *ignored;
 	member(r, r->json, "role", &ignored, &role);
 	member(r, r->json, "gender", &gender_set, &gender);

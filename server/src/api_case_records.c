@@ -19,12 +19,6 @@
 
 #define NOTES_MAX 20000
 
-static const char *
-str(json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 static bool
 optional_note(json_t *v, size_t max)
 {
@@ -91,7 +85,7 @@ cases_add_session(struct request *r)
 		return;
 	}
 	static const char *const columns[] = { "place", "attendees", "notes" };
-	const char *plain[] = { str(place), str(attendees), str(notes) };
+	const char *plain[] = { json_text(place), json_text(attendees), json_text(notes) };
 	const char *sealed[4];
 	if (!seal_row_or_reply(
 		r, &h, "case_sessions_id_seq", "case_sessions", columns, plain, 3, sealed))
@@ -127,7 +121,7 @@ cases_add_followup(struct request *r)
 		return;
 	}
 	static const char *const columns[] = { "notes" };
-	const char *plain[] = { str(notes) };
+	const char *plain[] = { json_text(notes) };
 	const char *sealed[2];
 	if (!seal_row_or_reply(r, &h, "followups_id_seq", "followups", columns, plain, 1, sealed))
 		return;
@@ -155,7 +149,7 @@ cases_confirmation(struct request *r)
 		why = "applied_on and decided_on are dates";
 	else if ((strcmp(status, "applied") == 0) != (decided == NULL || json_is_null(decided)))
 		why = "a granted or refused confirmation has decided_on, an application not yet";
-	else if (str(decided) && strcmp(str(decided), applied) < 0)
+	else if (json_text(decided) && strcmp(json_text(decided), applied) < 0)
 		why = "decided_on is not before applied_on";
 	if (why != NULL) {
 		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
@@ -169,7 +163,7 @@ cases_confirmation(struct request *r)
 		    "Judicial confirmation is of a written agreement: case %s has none.", h.id);
 		return;
 	}
-	const char *params[] = { h.id, h.version, status, applied, str(decided) };
+	const char *params[] = { h.id, h.version, status, applied, json_text(decided) };
 	if (case_write_or_reply(r, SQL_CASE_CONFIRMATION, params, 5))
 		case_reply(r, h.id, 200, NULL);
 }

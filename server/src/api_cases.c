@@ -59,12 +59,6 @@ string_of(json_t *v, const char *const *list)
 }
 
 static const char *
-str(json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const char *
 bool_text(json_t *v)
 {
 	return v == NULL || json_is_null(v) ? NULL : json_is_true(v) ? "true" : "false";
@@ -303,7 +297,7 @@ treat_member(struct request *r, const struct sealed_member *m, json_t *o, const 
 		json_object_del(o, m->column);
 		return true;
 	}
-	const char *hex = str(json_object_get(o, m->column));
+	const char *hex = json_text(json_object_get(o, m->column));
 	if (hex == NULL)
 		return true;
 	const char *plain = field_open(r, dek, m->table, m->column, row, hex);
@@ -488,7 +482,7 @@ case_input_problem(struct case_input *in)
 	if (in->co && !json_is_array(in->co))
 		return "co_mediator_ids lists up to 10 distinct mediators' ids";
 	if (in->received &&
-	    (!case_time_valid(in->received) || strncmp(str(in->received), "2000", 4) < 0))
+	    (!case_time_valid(in->received) || strncmp(json_text(in->received), "2000", 4) < 0))
 		return "received_at is a time with its zone, such as 2026-03-08T09:30:00+08:00, "
 		       "in 2000 or later";
 	return NULL;
@@ -528,16 +522,16 @@ cases_create(struct request *r)
 	}
 
 	struct case_new n = { .committee = id_text(r, in.committee),
-		.source = str(in.source),
-		.dispute = str(in.dispute),
-		.summary = str(in.summary),
+		.source = json_text(in.source),
+		.dispute = json_text(in.dispute),
+		.summary = json_text(in.summary),
 		.minors = bool_text(in.minors),
 		.dv_flag = bool_text(in.dv_flag),
-		.dv_risk = str(in.dv_risk),
-		.difficulty = str(in.difficulty),
+		.dv_risk = json_text(in.dv_risk),
+		.difficulty = json_text(in.difficulty),
 		.lead = id_text(r, in.lead),
 		.co = co,
-		.received = str(in.received),
+		.received = json_text(in.received),
 		.parties = in.parties };
 	case_create_and_reply(r, &n);
 }
@@ -741,11 +735,11 @@ cases_update(struct request *r)
 		}
 	}
 	const char *summary = NULL;
-	if (str(in.summary) != NULL) {
+	if (json_text(in.summary) != NULL) {
 		unsigned char dek[CRYPT_KEY_BYTES];
 		if (!case_key_or_reply(r, &h, dek))
 			return;
-		summary = field_seal(r, dek, "cases", "summary", h.id, str(in.summary));
+		summary = field_seal(r, dek, "cases", "summary", h.id, json_text(in.summary));
 		sodium_memzero(dek, sizeof(dek));
 		if (summary == NULL) {
 			reply_problem(
@@ -754,11 +748,12 @@ cases_update(struct request *r)
 		}
 	}
 	/* A risk needs the flag, as the case will stand after the change. */
-	const char *params[] = { h.id, h.version, str(in.source), str(in.dispute),
+	const char *params[] = { h.id, h.version, json_text(in.source), json_text(in.dispute),
 		in.summary ? "true" : "false", summary, bool_text(in.minors), bool_text(in.dv_flag),
-		in.dv_risk ? "true" : "false", str(in.dv_risk), in.safety ? "true" : "false",
-		str(in.safety), str(in.safety_on), str(in.difficulty), in.lead ? "true" : "false",
-		lead, in.co ? "true" : "false", co, str(in.received) };
+		in.dv_risk ? "true" : "false", json_text(in.dv_risk), in.safety ? "true" : "false",
+		json_text(in.safety), json_text(in.safety_on), json_text(in.difficulty),
+		in.lead ? "true" : "false", lead, in.co ? "true" : "false", co,
+		json_text(in.received) };
 	if (case_write_or_reply(r, SQL_CASE_UPDATE, params, 19))
 		case_reply(r, h.id, 200, NULL);
 }

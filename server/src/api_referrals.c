@@ -32,12 +32,6 @@ static const char *const sources[] = { "hotline_12338", "petition", "court", "po
 	"civil_affairs", "other", NULL };
 static const char *const statuses[] = { "open", "accepted", "returned", NULL };
 
-static const char *
-str(json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* The caller's scope: region (staff), mediator record, creator (hotline). */
 static void
 referral_scope(struct request *r, const char *scope[3])
@@ -62,7 +56,7 @@ treat_sealed(
 	const char *names = "";
 	for (int i = 0; i < SEALED_MEMBERS; i++) {
 		const char *m = sealed_members[i];
-		const char *hex = str(json_object_get(doc, m));
+		const char *hex = json_text(json_object_get(doc, m));
 		if (dek == NULL) {
 			json_object_del(doc, m);
 			continue;
@@ -273,7 +267,7 @@ claim(struct request *r, const char *key, const char *hash)
 		const char *m = sealed_members[i];
 		if (!reveals(r))
 			json_object_del(doc, m);
-		else if (str(json_object_get(doc, m)) != NULL)
+		else if (json_text(json_object_get(doc, m)) != NULL)
 			fields = arena_printf(r->arena, "%s%s%s", fields, *fields ? "," : "", m);
 	}
 	if (doc == NULL ||
@@ -430,8 +424,8 @@ referrals_create(struct request *r)
 		reply_problem(r, 400, PROBLEM_VALIDATION, "%s.", why);
 		return;
 	}
-	in.phone = str(phone);
-	in.summary = str(summary);
+	in.phone = json_text(phone);
+	in.summary = json_text(summary);
 	in.target = json_is_integer(target)
 	    ? arena_printf(r->arena, "%lld", (long long)json_integer_value(target))
 	    : NULL;
@@ -550,27 +544,27 @@ referrals_accept(struct request *r)
 		return;
 	}
 	/* The caller becomes the applicant; the case carries what the hotline heard. */
-	json_t *applicant = json_pack(
-	    "{s:s, s:s}", "role", "applicant", "name", str(json_object_get(f.doc, "caller_name")));
-	if (str(json_object_get(f.doc, "caller_phone")) != NULL)
+	json_t *applicant = json_pack("{s:s, s:s}", "role", "applicant", "name",
+	    json_text(json_object_get(f.doc, "caller_name")));
+	if (json_text(json_object_get(f.doc, "caller_phone")) != NULL)
 		json_object_set(applicant, "phone", json_object_get(f.doc, "caller_phone"));
 	json_t *parties = json_pack("[o]", applicant);
-	const char *dispute = str(json_object_get(f.doc, "dispute_type"));
+	const char *dispute = json_text(json_object_get(f.doc, "dispute_type"));
 	bool dv = strcmp(dispute, "domestic_violence") == 0;
-	bool urgent = strcmp(str(json_object_get(f.doc, "urgency")), "urgent") == 0;
+	bool urgent = strcmp(json_text(json_object_get(f.doc, "urgency")), "urgent") == 0;
 	struct take_up t = { f.id, f.committee_id };
 	struct case_new n = { .committee = f.committee_id,
-		.source = str(json_object_get(f.doc, "source")),
+		.source = json_text(json_object_get(f.doc, "source")),
 		.dispute = dispute,
-		.summary = str(json_object_get(f.doc, "summary")),
+		.summary = json_text(json_object_get(f.doc, "summary")),
 		.dv_flag = dv ? "true" : NULL,
 		.dv_risk = dv && urgent ? "high" : NULL,
 		.lead = json_is_integer(lead)
 		    ? arena_printf(r->arena, "%lld", (long long)json_integer_value(lead))
 		    : NULL,
-		.received = str(json_object_get(f.doc, "created_at")),
+		.received = json_text(json_object_get(f.doc, "created_at")),
 		.parties = parties,
-		.county = str(json_object_get(f.doc, "county_code")),
+		.county = json_text(json_object_get(f.doc, "county_code")),
 		.referral = f.id,
 		.on_stored = mark_taken_up,
 		.context = &t };
@@ -636,7 +630,8 @@ referrals_route(struct request *r)
 	struct referral f;
 	if (id == NULL || !referral_load_or_reply(r, id, &f))
 		return;
-	const char *county = arena_strdup(r->arena, str(json_object_get(f.doc, "county_code")));
+	const char *county =
+	    arena_strdup(r->arena, json_text(json_object_get(f.doc, "county_code")));
 	json_decref(f.doc);
 	if (strcmp(f.status, "returned") != 0 || f.purged) {
 		reply_problem(r, 409, PROBLEM_CONFLICT,

@@ -15,6 +15,13 @@
 
 struct request;
 
+/* A JSON member's text, or NULL when it is absent, null or not a string. */
+static inline const char *
+json_text(json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 /* The caller's scope as statement parameters: region, mediator record. */
 void case_scope(struct request *r, const char *scope[2]);
 
