@@ -10,7 +10,8 @@
 #      a 2-core, 24 GiB machine; a fresh database "bench", migrated
 #   3. `tiaojie gen-demo`: BENCH_COUNTIES counties (50), BENCH_CASES cases
 #      (100000), timed; then VACUUM ANALYZE. BENCH_REUSE=1 keeps the data of
-#      an earlier run of the same size instead (the runs add a few cases).
+#      an earlier run of the same size instead (the runs add a few cases;
+#      newer migrations are applied to it).
 #   4. the server (TIAOJIE_WORKERS=BENCH_WORKERS, 4; log level warn), users:
 #      an administrator (`tiaojie user add`), a mediator linked to a mediator
 #      of the busiest committee, federation staff of the busiest city, a
@@ -116,6 +117,7 @@ vacuum_secs=0
 if [[ ${BENCH_REUSE:-} == 1 && -f $marker && $(<"$marker") == "$size" ]]; then
 	say "reusing the data of an earlier run ($size)"
 	gen_line=$(cat "$run/gen-demo.txt")
+	"$bin" migrate 2>"$run/migrate.log" || die "migrate failed: $(tail -3 "$run/migrate.log")"
 else
 	rm -f "$marker"
 	pgsql postgres -XAtq -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" \

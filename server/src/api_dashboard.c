@@ -44,15 +44,39 @@ static const struct grouping referral_groupings[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* A dashboard: its statements, groupings, and the totals of an empty period. */
+/*
+ * A duration of a dashboard: the member of a group that shows its median
+ * and 90th percentile (within outer, if any), and the width of a bucket of
+ * its histograms.
+ */
+struct duration {
+	const char *outer, *name;
+	int width;
+};
+
+enum { DURATIONS_MAX = 2, BUCKETS_MAX = 2048 };
+
+static const struct duration case_durations[] = {
+	{ NULL, "days_to_close", 1 },
+	{ "experts", "hours_to_assign", 1 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct duration referral_durations[] = {
+	{ NULL, "minutes_to_accept", 5 },
+	{ NULL, NULL, 0 },
+};
+
+/* A dashboard: its statements, groupings, durations and the totals of an empty period. */
 struct board {
-	enum sql_id numbers, overdue;
+	enum sql_id numbers, overdue, histograms;
 	const struct grouping *groupings;
-	const char *zero; /* the totals when nothing was received */
+	const struct duration *durations; /* the histogram columns, in order */
+	const char *zero;                 /* the totals when nothing was received */
 };
 
 static const struct board cases_board = { SQL_DASHBOARD_CASES, SQL_DASHBOARD_OVERDUE,
-	case_groupings,
+	SQL_DASHBOARD_CASE_HISTOGRAMS, case_groupings, case_durations,
 	"{\"key\":\"\",\"cases\":0,\"status\":{\"registered\":0,\"accepted\":0,\"declined\":0,"
 	"\"in_mediation\":0,\"expert_requested\":0,\"withdrawn\":0,\"closed\":0},\"results\":{"
 	"\"agreement\":0,\"no_agreement\":0,\"withdrawn\":0,\"referred_to_litigation\":0,"
@@ -65,7 +89,8 @@ static const struct board cases_board = { SQL_DASHBOARD_CASES, SQL_DASHBOARD_OVE
 	"\"difficult\":0}" };
 
 static const struct board referrals_board = { SQL_DASHBOARD_REFERRALS,
-	SQL_DASHBOARD_REFERRALS_OVERDUE, referral_groupings,
+	SQL_DASHBOARD_REFERRALS_OVERDUE, SQL_DASHBOARD_REFERRAL_HISTOGRAMS, referral_groupings,
+	referral_durations,
 	"{\"key\":\"\",\"received\":0,\"open\":0,\"accepted\":0,\"returned\":0,\"urgent\":0,"
 	"\"declines\":0,\"acceptance_rate\":null,\"minutes_to_accept\":{\"median\":null,"
 	"\"p90\":null}}" };
@@ -208,7 +233,104 @@ add_labels(struct request *r, const char *grouping, json_t *groups)
 	return true;
 }
 
-/* One group's numbers (a row of SQL_DASHBOARD_*), with its overdue count. */
+/*
+ * Adds the text of a histogram ("{0,3,1}": counts by bucket) to sum. The
+ * database never keeps a bucket past BUCKETS_MAX (0013_histograms.sql).
+ */
+static void
+histogram_add(long long *sum, const char *text)
+{
+	const char *p = text + (*text == '{');
+	for (size_t i = 0; i < BUCKETS_MAX && *p != '\0' && *p != '}'; i++) {
+		char *end;
+		long long n = strtoll(p, &end, 10);
+		if (end == p)
+			break;
+		sum[i] += n;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+/*
+ * Sets the median and the 90th percentile of histogram sum (the least
+ * buckets that reach half and nine tenths of its samples) in place, when it
+ * has at least min_samples samples; a bucket stands for its lower bound.
+ */
+static void
+quantiles_set(json_t *place, const long long *sum, int width, long long min_samples)
+{
+	long long total = 0, cum = 0;
+	for (size_t i = 0; i < BUCKETS_MAX; i++)
+		total += sum[i] > 0 ? sum[i] : 0;
+	if (place == NULL || total == 0 || total < min_samples)
+		return;
+	json_t *median = NULL, *p90 = NULL;
+	for (size_t i = 0; i < BUCKETS_MAX && p90 == NULL; i++) {
+		if (sum[i] <= 0)
+			continue;
+		cum += sum[i];
+		if (median == NULL && 2 * cum >= total)
+			median = json_integer((json_int_t)i * width);
+		if (10 * cum >= 9 * total)
+			p90 = json_integer((json_int_t)i * width);
+	}
+	json_object_set_new(place, "median", median ? median : json_null());
+	json_object_set_new(place, "p90", p90 ? p90 : json_null());
+}
+
+/* Writes the durations of one group (key) from its summed histograms. */
+static void
+durations_set(const struct board *b, json_t *by_key, const char *key,
+    long long (*sums)[BUCKETS_MAX], long long min_samples)
+{
+	json_t *g = json_object_get(by_key, key);
+	for (size_t m = 0; g != NULL && b->durations[m].name; m++) {
+		const struct duration *d = &b->durations[m];
+		json_t *in = d->outer ? json_object_get(g, d->outer) : g;
+		quantiles_set(json_object_get(in, d->name), sums[m], d->width, min_samples);
+	}
+}
+
+/*
+ * Medians and 90th percentiles of every group, from the histograms of
+ * its rollup rows (in order of key), summed here: summing arrays is what
+ * a database does slowly, one element at a time.
+ */
+static bool
+add_durations(struct request *r, const struct board *b, const char *const *params,
+    long long min_samples, json_t *groups)
+{
+	PGresult *res = db_query_or_reply(r, b->histograms, params);
+	if (res == NULL)
+		return false;
+	json_t *by_key = json_object();
+	size_t i;
+	json_t *g;
+	json_array_foreach(groups, i, g)
+	{
+		const char *key = json_string_value(json_object_get(g, "key"));
+		json_object_set(by_key, key ? key : "", g);
+	}
+	long long(*sums)[BUCKETS_MAX] = arena_alloc(r->arena, DURATIONS_MAX * sizeof(*sums));
+	const char *key = NULL;
+	for (int row = 0; row < PQntuples(res); row++) {
+		const char *k = PQgetvalue(res, row, 0);
+		if (key == NULL || strcmp(key, k) != 0) {
+			if (key != NULL)
+				durations_set(b, by_key, key, sums, min_samples);
+			memset(sums, 0, DURATIONS_MAX * sizeof(*sums));
+			key = k;
+		}
+		for (int m = 0; m < DURATIONS_MAX && b->durations[m].name; m++)
+			histogram_add(sums[m], PQgetvalue(res, row, 1 + m));
+	}
+	if (key != NULL)
+		durations_set(b, by_key, key, sums, min_samples);
+	json_decref(by_key);
+	return true;
+}
+
+/* The groups' numbers (SQL_DASHBOARD_*), with their durations and overdue counts. */
 static json_t *
 numbers(struct request *r, const struct board *b, const char *const *params)
 {
@@ -216,7 +338,8 @@ numbers(struct request *r, const struct board *b, const char *const *params)
 	if (res == NULL)
 		return NULL;
 	json_t *groups = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (groups == NULL || !add_overdue(r, b->overdue, params, groups)) {
+	if (groups == NULL || !add_durations(r, b, params, strtoll(params[5], NULL, 10), groups) ||
+	    !add_overdue(r, b->overdue, params, groups)) {
 		json_decref(groups);
 		return NULL;
 	}

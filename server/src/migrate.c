@@ -136,7 +136,8 @@ apply(PGconn *pg, const struct embedded_file *f, char *err, size_t errlen)
 	char what[128];
 	snprintf(what, sizeof(what), "migration %s", f->name);
 
-	if (!exec_simple(pg, "BEGIN", what, err, errlen))
+	/* A migration of a large database may take long: no statement timeout. */
+	if (!exec_simple(pg, "BEGIN; SET LOCAL statement_timeout = 0", what, err, errlen))
 		return false;
 	if (exec_simple(pg, (const char *)f->data, what, err, errlen)) {
 		PGresult *res = run(pg, SQL_MIGRATE_RECORD, params);

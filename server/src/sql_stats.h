@@ -34,11 +34,8 @@
 	"CASE WHEN " den " > 0 AND " den " >= $6 AND (" num " = 0 OR " num " >= $6)"             \
 	" THEN round(" num "::numeric / " den ", 4) END"
 
-/* Median and 90th percentile of a histogram (metric m of q), when it has enough samples. */
-#define SQL_QUANTILES(m)                                                                           \
-	"json_build_object('median', (SELECT q.median FROM q WHERE q.k = g.k AND q.metric = '" m   \
-	"' AND q.samples >= $6), 'p90', (SELECT q.p90 FROM q WHERE q.k = g.k AND q.metric = '" m    \
-	"' AND q.samples >= $6))"
+/* The place of a median and a 90th percentile, computed by the server from the histograms. */
+#define SQL_QUANTILES "json_build_object('median', NULL, 'p90', NULL)"
 
 #define SQL_STATS_STATEMENTS(X)                                                                    \
 	X(SQL_DASHBOARD_CASES, SQL_SERVE, true, 6,                                                 \
@@ -56,14 +53,7 @@
 	    " sum(followups) AS followups, sum(honoured_fully) AS honoured_fully,"                 \
 	    " sum(honoured_partly) AS honoured_partly, sum(honoured_not) AS honoured_not"          \
 	    " FROM case_rollup r WHERE " SQL_STAT_IN_REGION("r") " GROUP BY 1"                     \
-	    " HAVING sum(cases) > 0 OR $5 = ''),"                                                   \
-	    " h AS (SELECT " SQL_STAT_KEY("d") " AS k, d.metric, d.bucket, sum(d.n) AS n"          \
-	    " FROM case_durations d WHERE " SQL_STAT_IN_REGION("d") " GROUP BY 1, 2, 3),"          \
-	    " c AS (SELECT k, metric, bucket, sum(n) OVER (PARTITION BY k, metric ORDER BY bucket)" \
-	    " AS cum, sum(n) OVER (PARTITION BY k, metric) AS total FROM h WHERE n > 0),"          \
-	    " q AS (SELECT k, metric, min(bucket) FILTER (WHERE cum >= 0.5 * total) AS median,"    \
-	    " min(bucket) FILTER (WHERE cum >= 0.9 * total) AS p90, max(total) AS samples"         \
-	    " FROM c GROUP BY 1, 2)"                                                               \
+	    " HAVING sum(cases) > 0 OR $5 = '')"                                                    \
 	    " SELECT COALESCE(json_agg(json_build_object('key', g.k, 'cases', g.cases,"            \
 	    " 'status', json_build_object('registered', g.registered, 'accepted', g.accepted,"     \
 	    " 'declined', g.declined, 'in_mediation', g.in_mediation, 'expert_requested',"         \
@@ -72,9 +62,9 @@
 	    " g.no_agreement, 'withdrawn', g.result_withdrawn, 'referred_to_litigation',"          \
 	    " g.to_litigation, 'referred_elsewhere', g.to_elsewhere),"                             \
 	    " 'success_rate', " SQL_RATE("g.agreement", "g.closed") ","                            \
-	    " 'days_to_close', " SQL_QUANTILES("close_days") ","                                   \
+	    " 'days_to_close', " SQL_QUANTILES ","                                                 \
 	    " 'experts', json_build_object('requests', g.expert_requests, 'assigned',"             \
-	    " g.experts_assigned, 'hours_to_assign', " SQL_QUANTILES("expert_hours") "),"          \
+	    " g.experts_assigned, 'hours_to_assign', " SQL_QUANTILES "),"                          \
 	    " 'judicial_confirmation', json_build_object('written_agreements', g.written,"         \
 	    " 'applied', g.conf_applied, 'granted', g.conf_granted, 'refused', g.conf_refused,"    \
 	    " 'rate', " SQL_RATE("g.conf_granted", "g.written") "),"                               \
@@ -84,6 +74,11 @@
 	    " 'domestic_violence', json_build_object('cases', g.dv, 'high_risk', g.dv_high,"       \
 	    " 'safety_referrals', g.safety_referrals), 'minors_involved', g.minors,"               \
 	    " 'difficult', g.difficult) ORDER BY " SQL_STAT_ORDER "), '[]')::text FROM g")         \
+	/* The histograms of the same rows: days to close, hours to an expert. */                  \
+	X(SQL_DASHBOARD_CASE_HISTOGRAMS, SQL_SERVE, true, 5,                                       \
+	    "SELECT k, close_days::text, expert_hours::text FROM (SELECT " SQL_STAT_KEY("r")       \
+	    " AS k, r.close_days, r.expert_hours FROM case_rollup r WHERE " SQL_STAT_IN_REGION("r") \
+	    " AND (r.close_days <> '{}' OR r.expert_hours <> '{}')) g ORDER BY k")                 \
 	/* Open cases past their due date, received in the months, by group. */                    \
 	X(SQL_DASHBOARD_OVERDUE, SQL_SERVE, true, 5,                                               \
 	    "SELECT CASE $5 WHEN 'county' THEN c.county_code WHEN 'month' THEN"                    \
@@ -91,35 +86,30 @@
 	    " WHEN 'committee' THEN c.committee_id::text WHEN 'dispute_type' THEN"                 \
 	    " c.dispute_type::text WHEN 'source' THEN c.source::text END ELSE '' END, count(*)"    \
 	    " FROM cases c WHERE c.status IN ('accepted', 'in_mediation', 'expert_requested')"     \
-	    " AND c.due_on < civil_today() AND (c.county_code = $1 OR c.city_code = $1"            \
-	    " OR c.city_code IN (SELECT code FROM regions WHERE parent_code = $1))"                \
+	    " AND c.due_on < civil_today() AND c.county_code = ANY (region_counties($1))"          \
 	    " AND stat_month(c.received_at) BETWEEN $2::date AND $3::date GROUP BY 1")             \
 	X(SQL_DASHBOARD_REFERRALS, SQL_SERVE, true, 6,                                             \
 	    "WITH g AS (SELECT " SQL_STAT_KEY("r") " AS k, sum(received) AS received,"             \
 	    " sum(open) AS open, sum(accepted) AS accepted, sum(returned) AS returned,"            \
 	    " sum(urgent) AS urgent, sum(declines) AS declines"                                    \
 	    " FROM referral_rollup r WHERE " SQL_STAT_IN_REGION("r") " GROUP BY 1"                 \
-	    " HAVING sum(received) > 0 OR $5 = ''),"                                                \
-	    " h AS (SELECT " SQL_STAT_KEY("d") " AS k, 'accept' AS metric, d.bucket * 5 AS bucket," \
-	    " sum(d.n) AS n FROM referral_durations d WHERE " SQL_STAT_IN_REGION("d")              \
-	    " GROUP BY 1, 2, 3),"                                                                  \
-	    " c AS (SELECT k, metric, bucket, sum(n) OVER (PARTITION BY k, metric ORDER BY bucket)" \
-	    " AS cum, sum(n) OVER (PARTITION BY k, metric) AS total FROM h WHERE n > 0),"          \
-	    " q AS (SELECT k, metric, min(bucket) FILTER (WHERE cum >= 0.5 * total) AS median,"    \
-	    " min(bucket) FILTER (WHERE cum >= 0.9 * total) AS p90, max(total) AS samples"         \
-	    " FROM c GROUP BY 1, 2)"                                                               \
+	    " HAVING sum(received) > 0 OR $5 = '')"                                                 \
 	    " SELECT COALESCE(json_agg(json_build_object('key', g.k, 'received', g.received,"      \
 	    " 'open', g.open, 'accepted', g.accepted, 'returned', g.returned, 'urgent', g.urgent," \
 	    " 'declines', g.declines, 'acceptance_rate', " SQL_RATE("g.accepted", "g.received")    \
-	    ", 'minutes_to_accept', " SQL_QUANTILES("accept") ") ORDER BY " SQL_STAT_ORDER         \
+	    ", 'minutes_to_accept', " SQL_QUANTILES ") ORDER BY " SQL_STAT_ORDER                   \
 	    "), '[]')::text"                                                                       \
 	    " FROM g")                                                                             \
+	/* Minutes to acceptance, in buckets of 5. */                                              \
+	X(SQL_DASHBOARD_REFERRAL_HISTOGRAMS, SQL_SERVE, true, 5,                                   \
+	    "SELECT k, accept_minutes::text FROM (SELECT " SQL_STAT_KEY("r") " AS k,"              \
+	    " r.accept_minutes FROM referral_rollup r WHERE " SQL_STAT_IN_REGION("r")              \
+	    " AND r.accept_minutes <> '{}') g ORDER BY k")                                         \
 	X(SQL_DASHBOARD_REFERRALS_OVERDUE, SQL_SERVE, true, 5,                                     \
 	    "SELECT CASE $5 WHEN 'county' THEN f.county_code WHEN 'month' THEN"                    \
 	    " to_char(stat_month(f.created_at), 'YYYY-MM') WHEN 'value' THEN f.source::text"       \
 	    " ELSE '' END, count(*) FROM referrals f WHERE f.status = 'open' AND f.due_at < now()" \
-	    " AND (f.county_code = $1 OR f.city_code = $1"                                         \
-	    " OR f.city_code IN (SELECT code FROM regions WHERE parent_code = $1))"                \
+	    " AND f.county_code = ANY (region_counties($1))"                                       \
 	    " AND stat_month(f.created_at) BETWEEN $2::date AND $3::date"                           \
 	    " AND ($4::text IS NULL OR true) GROUP BY 1") /* $4 unused: the same parameters */   \
 	/* Names for group keys: counties and committees. */                                       \

@@ -221,24 +221,20 @@ def test_rollups_are_what_the_triggers_would_compute_from_scratch(demo):
     out = demo.psql("""
         BEGIN;
         CREATE TEMP TABLE r0 AS SELECT * FROM case_rollup;
-        CREATE TEMP TABLE d0 AS SELECT * FROM case_durations WHERE n <> 0;
         CREATE TEMP TABLE f0 AS SELECT * FROM referral_rollup;
-        CREATE TEMP TABLE g0 AS SELECT * FROM referral_durations WHERE n <> 0;
-        DELETE FROM case_rollup; DELETE FROM case_durations;
-        DELETE FROM referral_rollup; DELETE FROM referral_durations;
+        DELETE FROM case_rollup; DELETE FROM referral_rollup;
         CREATE TEMP TABLE done1 AS SELECT count(case_rollup_add(c, 1)) FROM cases c;
         CREATE TEMP TABLE done2 AS SELECT count(referral_rollup_add(f, 1)) FROM referrals f;
         SELECT (SELECT count(*) FROM ((TABLE r0 EXCEPT TABLE case_rollup)
                 UNION ALL (TABLE case_rollup EXCEPT TABLE r0)) x)
-             + (SELECT count(*) FROM ((TABLE d0 EXCEPT SELECT * FROM case_durations WHERE n <> 0)
-                UNION ALL (SELECT * FROM case_durations WHERE n <> 0 EXCEPT TABLE d0)) x)
              + (SELECT count(*) FROM ((TABLE f0 EXCEPT TABLE referral_rollup)
-                UNION ALL (TABLE referral_rollup EXCEPT TABLE f0)) x)
-             + (SELECT count(*) FROM ((TABLE g0 EXCEPT SELECT * FROM referral_durations WHERE n <> 0)
-                UNION ALL (SELECT * FROM referral_durations WHERE n <> 0 EXCEPT TABLE g0)) x),
-               (SELECT count(*) FROM r0), (SELECT sum(experts_assigned) FROM r0 WHERE dim = '');
+                UNION ALL (TABLE referral_rollup EXCEPT TABLE f0)) x),
+               (SELECT count(*) FROM r0), (SELECT sum(experts_assigned) FROM r0 WHERE dim = ''),
+               (SELECT count(*) FROM r0 WHERE dim = '' AND close_days <> '{}'),
+               (SELECT count(*) FROM f0 WHERE dim = '' AND accept_minutes <> '{}');
         ROLLBACK;
     """)
-    differences, rows, assigned = out.split("|")
+    differences, rows, assigned, closed, accepted = out.split("|")
     assert differences == "0" and int(rows) > 0, out
-    assert int(assigned) > 0, "no expert assigned: the expert_hours durations went untested"
+    assert int(assigned) > 0, "no expert assigned: the expert_hours histograms went untested"
+    assert int(closed) > 0 and int(accepted) > 0, "the close_days or accept_minutes histograms went untested"
