@@ -91,7 +91,7 @@ pgsql() { tools/pg.sh psql "$pgdir" "$@"; }
 
 # Settings for this machine (2 cores, 24 GiB, SSD), applied once (a restart).
 settings="shared_buffers=2GB effective_cache_size=12GB maintenance_work_mem=1GB
-max_wal_size=16GB checkpoint_timeout=30min random_page_cost=1.1 max_connections=300"
+max_wal_size=8GB checkpoint_timeout=30min random_page_cost=1.1 max_connections=300"
 for kv in $settings; do
 	pgsql postgres -XAtq -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null
 done
