@@ -69,6 +69,7 @@ SRCS := \
 	server/src/reply.c \
 	server/src/router.c \
 	server/src/routes.c \
+	server/src/tls.c \
 	server/src/validate.c
 MAIN := server/src/main.c
 UNIT_SRCS := \

@@ -480,6 +480,30 @@ http_start(struct server *srv)
 	 * from epoll set"), which a shutdown must never do.
 	 */
 	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem plain[] = { { MHD_OPTION_END, 0, NULL } };
+	struct MHD_OptionItem https[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, NULL },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, NULL },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	bool tls = cfg->tls_cert[0] != '\0';
+	if (tls) {
+		char err[512];
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_msg(LOG_ERROR,
+			    "TIAOJIE_TLS_CERT is set, but this libmicrohttpd was "
+			    "built without HTTPS");
+			return false;
+		}
+		if (!tls_load(cfg, &srv->tls, err, sizeof(err))) {
+			log_msg(LOG_ERROR, "%s", err);
+			return false;
+		}
+		https[0].ptr_value = srv->tls.cert;
+		https[1].ptr_value = srv->tls.key;
+		flags |= MHD_USE_TLS;
+	}
 
 	if (inet_pton(AF_INET, cfg->listen_host, &v4.sin_addr) == 1) {
 		addr = (struct sockaddr *)&v4;
@@ -502,16 +526,20 @@ http_start(struct server *srv)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_ARRAY, tls ? https : plain,
 	    MHD_OPTION_END);
 	/* clang-format on */
 	if (srv->daemon == NULL) {
 		log_msg(LOG_ERROR,
-		    "cannot listen on %s port %u (in use, or not an address of this host?)",
+		    tls ? "cannot listen on %s port %u (in use, not an address of this host, or "
+			  "a certificate and key that GnuTLS refuses: see the message before)"
+			: "cannot listen on %s port %u (in use, or not an address of this host?)",
 		    cfg->listen_host, cfg->listen_port);
+		tls_free(&srv->tls);
 		return false;
 	}
-	log_msg(LOG_INFO, "listening on %s port %u with %u workers", cfg->listen_host,
-	    cfg->listen_port, cfg->workers);
+	log_msg(LOG_INFO, "listening on %s port %u with %u workers%s", cfg->listen_host,
+	    cfg->listen_port, cfg->workers, tls ? ", HTTPS only" : "");
 	return true;
 }
 
@@ -537,4 +565,5 @@ http_stop(struct server *srv)
 		    atomic_load(&srv->inflight));
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+	tls_free(&srv->tls);
 }

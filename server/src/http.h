@@ -16,6 +16,7 @@
 #include "config.h"
 #include "keyholder.h"
 #include "router.h"
+#include "tls.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -27,6 +28,7 @@ struct metrics;
 struct server {
 	const struct config *cfg;
 	struct MHD_Daemon *daemon;
+	struct tls_files tls; /* when HTTPS: held while the daemon runs */
 	struct db_pool *pool;
 	struct router router;
 	struct metrics *metrics;
