@@ -368,6 +368,7 @@ class Client:
     def request(self, method, path, headers=None, body=None, json_body=None, common=True):
         headers = dict(headers or {})
         if json_body is not None:
+            remember_personal(json_body)
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
@@ -496,6 +497,29 @@ def remember(*values):
     for v in values:
         if v:
             SECRETS.add(v)
+
+
+# Every personal value the run sent in a JSON body (a party's name, ID number,
+# phone and address; summaries, notes, agreements; callers' names and phones):
+# the last check makes sure none of them reached a server log.
+PERSONAL = set()
+PERSONAL_MEMBERS = {"id_number", "phone", "address", "summary", "notes", "agreement",
+                    "attendees", "place", "caller_name", "caller_phone"}
+
+
+def remember_personal(value):
+    """Adds the personal members found anywhere in a request body to PERSONAL
+    (a name counts when it is a party's: beside a role or an ID number)."""
+    if isinstance(value, list):
+        for v in value:
+            remember_personal(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            party = k == "name" and ("role" in value or "id_number" in value)
+            if (k in PERSONAL_MEMBERS or party) and isinstance(v, str) and len(v) >= 3:
+                PERSONAL.add(v)
+            else:
+                remember_personal(v)
 
 
 def new_password():

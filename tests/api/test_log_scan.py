@@ -1,0 +1,54 @@
+"""The last look at every log the run's servers wrote (the shared server's
+and every server a test started): no personal value any test sent, and
+nothing shaped like an ID number or a mobile phone number, appears in them.
+(Tokens and passwords are looked for by test_audit.py's last test.)"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import support
+
+ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# What a client chose and the server repeats as it came: the request id and
+# the path (which holds ids, never personal data: that travels in bodies).
+ECHOED = ("request_id", "path")
+
+
+def forms(value):
+    """A value as it may appear in a JSON log line: as it is, or escaped."""
+    return {value, json.dumps(value)[1:-1]}
+
+
+@pytest.mark.last
+def test_no_personal_data_reaches_a_log(logdir, server):
+    personal = sorted(support.PERSONAL)
+    # The run sent personal data: parties, summaries, notes, callers.
+    assert len(personal) >= 100, f"only {len(personal)} personal values were sent: is the scan blind?"
+    assert any(MOBILE.fullmatch(p) for p in personal) and any(ID_NUMBER.fullmatch(p) for p in personal)
+    needles = sorted({f for p in personal for f in forms(p)})
+
+    logs = sorted(Path(logdir).glob("tiaojie-*.log"))
+    assert server.logpath in logs, logs
+    lines = 0
+    leaks = []
+    for path in logs:
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            lines += 1
+            hits = [p for p in needles if p in line]
+            try:
+                record = json.loads(line)
+                rest = json.dumps({k: v for k, v in record.items() if k not in ECHOED},
+                                  ensure_ascii=False) if isinstance(record, dict) else line
+            except ValueError:
+                rest = line
+            shaped = ID_NUMBER.findall(rest) + MOBILE.findall(rest)
+            if hits or shaped:
+                leaks.append(f"{path.name}:{n}: {len(hits)} sent values, {len(shaped)} shaped like "
+                             f"an ID or phone number")
+    print(f"\nscanned {lines} lines of {len(logs)} server logs for {len(personal)} personal values")
+    assert lines > 1000, lines
+    assert not leaks, "\n".join(leaks[:20])
