@@ -95,7 +95,7 @@ UNIT_BIN  := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/crypt-probe
 
 .PHONY: all build deps run test unit api lint format spec-lint compose-check \
-	db-start db-stop psql clean bench
+	db-start db-stop psql clean bench memcheck
 
 all: build
 build: $(BIN)
@@ -187,6 +187,23 @@ spec-lint:
 compose-check:
 	@echo "== docker-compose config"
 	@docker-compose -f docker-compose.yml config -q
+
+# --- memcheck (not part of `make test`: an hour or more) --------------------
+#
+#   make memcheck  the API tests with every server under Valgrind's memcheck;
+#                  any error or leak (definite or indirect) fails the test that
+#                  stopped that server. MEMCHECK_TESTS narrows the run.
+
+MEMCHECK_TESTS ?= tests/api
+VALGRIND_CMD := valgrind --tool=memcheck --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	--num-callers=30 --suppressions=tests/valgrind.supp
+
+memcheck: deps
+	@$(MAKE) -s --no-print-directory build $(PROBE_BIN) SANITIZE=0
+	@echo "== API tests under memcheck ($(MEMCHECK_TESTS))"
+	@TIAOJIE_VALGRIND="$(VALGRIND_CMD)" TIAOJIE_TIME_SCALE=20 \
+		tools/test-api.sh build/rel/tiaojie $(MEMCHECK_TESTS)
 
 # --- benchmarks (not part of `make test`) -----------------------------------
 #
