@@ -370,7 +370,9 @@ store(struct request *r, const struct intake *in, const char *key)
 	if (!good) {
 		xfree_wiped(text);
 		db_run_fixed(c, "ROLLBACK");
-		datakey_shred(c, dk);
+		/* Not once the connection is lost: its COMMIT may have stored the referral. */
+		if (PQstatus(db_conn_pg(c)) == CONNECTION_OK)
+			datakey_shred(c, dk);
 		if (!reply_sent(r))
 			reply_problem(r, 500, PROBLEM_INTERNAL,
 			    "The referral could not be stored; this has been logged as %s.", r->id);

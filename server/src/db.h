@@ -68,7 +68,8 @@ PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const 
 
 /*
  * BEGIN and COMMIT on the request's connection; false after replying 503.
- * A transaction left open is rolled back when the request ends.
+ * A transaction left open is rolled back when the request ends. A COMMIT
+ * lost with the connection may have committed, and is answered so.
  */
 bool db_begin_or_reply(struct request *r);
 bool db_commit_or_reply(struct request *r);
