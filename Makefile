@@ -68,6 +68,7 @@ SRCS := \
 	server/src/migrate.c \
 	server/src/reply.c \
 	server/src/router.c \
+	server/src/roster.c \
 	server/src/routes.c \
 	server/src/validate.c
 MAIN := server/src/main.c
