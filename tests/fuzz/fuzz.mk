@@ -2,7 +2,8 @@
 # included by the Makefile. Every server source is built again, instrumented,
 # under build/fuzz.
 #
-#   make fuzz          build every target, run each for FUZZ_SECONDS (default 60)
+#   make fuzz          build every target, run each for FUZZ_SECONDS (default 60),
+#                      or for FUZZ_RUNS executions when that is set
 #   make fuzz-smoke    the same, each for 20000 runs or 5 seconds (make test runs it)
 #
 # Each run starts from a copy of the committed corpus (tests/fuzz/corpus/TARGET)
@@ -15,6 +16,8 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_TARGETS := router bodies crypt csv query
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?=
+FUZZ_LIMIT   := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                 -DTIAOJIE_VERSION='"$(VERSION)"' -Iserver/src -Itests/fuzz -I$(FUZZ_BUILD)/gen
@@ -72,8 +75,8 @@ define fuzz_run
 endef
 
 fuzz: fuzz-build
-	@echo "== fuzz: each target for $(FUZZ_SECONDS) s"
-	$(call fuzz_run,-max_total_time=$(FUZZ_SECONDS))
+	@echo "== fuzz: each target with $(FUZZ_LIMIT)"
+	$(call fuzz_run,$(FUZZ_LIMIT))
 
 fuzz-smoke: fuzz-build
 	@echo "== fuzz smoke: each target for 20000 runs or 5 s"
