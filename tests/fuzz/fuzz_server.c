@@ -188,9 +188,9 @@ fuzz_run(struct request *r, const char *role)
 	authorise(r, role);
 	r->db = offline;
 	request_run(r);
-	if (r->status == 500) {
-		fprintf(stderr, "fuzz: %s %s as %s answered 500 without a database\n",
-		    r->route->method, r->route->pattern, r->who.role);
+	if ((r->status < 400 || r->status >= 500) && r->status != 503) {
+		fprintf(stderr, "fuzz: %s %s as %s answered %u without a database\n",
+		    r->route->method, r->route->pattern, r->who.role, r->status);
 		abort();
 	}
 }

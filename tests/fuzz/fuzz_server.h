@@ -48,8 +48,9 @@ struct request *fuzz_request(struct MHD_Connection *conn, const char *method, co
 /*
  * Runs the route r->match names as dispatch() does once a caller with the
  * role named (or else the route's first role) is authorised, on a
- * connection to no database. Aborts when the answer is a 500 or none: a
- * request that never reaches the database has no excuse for either.
+ * connection to no database. Aborts unless the answer is a refusal (4xx)
+ * or 503 (the database): nothing else can come before the database, and
+ * a 500 there is a bug.
  */
 void fuzz_run(struct request *r, const char *role);
 
