@@ -4,6 +4,8 @@
 #                         PostgreSQL under .local/, migrate, serve on :8080
 #   make test             the same set-up, then every check and test
 #   make test SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make fuzz             libFuzzer on every target for FUZZ_SECONDS each
+#                         (tests/fuzz/fuzz.mk; make test runs a short form)
 #   make bench            measure the server against a minimal baseline on demo
 #                         data (tools/bench.sh; writes docs/BENCHMARKS.md)
 
@@ -68,6 +70,7 @@ SRCS := \
 	server/src/migrate.c \
 	server/src/reply.c \
 	server/src/router.c \
+	server/src/roster.c \
 	server/src/routes.c \
 	server/src/tls.c \
 	server/src/validate.c
@@ -157,6 +160,7 @@ test: deps
 	@$(MAKE) -s --no-print-directory build $(UNIT_BIN) $(PROBE_BIN)
 	@$(MAKE) --no-print-directory lint spec-lint compose-check
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory api
 
 unit: $(UNIT_BIN)
@@ -230,3 +234,5 @@ $(BASELINE_BIN): bench/baseline.c server/src/sql.h server/src/sql_cases.h \
 
 clean:
 	rm -rf build
+
+include tests/fuzz/fuzz.mk

@@ -132,6 +132,13 @@ db_pool_free(struct db_pool *pool)
 	free(pool);
 }
 
+struct db_conn *
+db_conn_offline(void)
+{
+	/* No PGconn: libpq answers every call on NULL as on a connection that is down. */
+	return xcalloc(1, sizeof(struct db_conn));
+}
+
 PGconn *
 db_conn_pg(struct db_conn *c)
 {

@@ -306,6 +306,22 @@ authorize_or_reply(struct request *r)
 	return false;
 }
 
+void
+request_run(struct request *r)
+{
+	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
+		return;
+	if (r->route->body == BODY_CSV && !csv_body_or_reply(r))
+		return;
+	r->route->handler(r);
+	if (!reply_sent(r)) {
+		log_msg(LOG_ERROR, "request %s: %s %s returned without a reply", r->id,
+		    r->route->method, r->route->pattern);
+		reply_problem(r, 500, PROBLEM_INTERNAL,
+		    "The request could not be completed; it has been logged as %s.", r->id);
+	}
+}
+
 static void
 dispatch(struct request *r)
 {
@@ -332,19 +348,8 @@ dispatch(struct request *r)
 	}
 	r->route = r->match.route;
 	/* Who may call comes first: a refused caller's body is never parsed. */
-	if (!authorize_or_reply(r))
-		return;
-	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
-		return;
-	if (r->route->body == BODY_CSV && !csv_body_or_reply(r))
-		return;
-	r->route->handler(r);
-	if (!reply_sent(r)) {
-		log_msg(LOG_ERROR, "request %s: %s %s returned without a reply", r->id,
-		    r->route->method, r->route->pattern);
-		reply_problem(r, 500, PROBLEM_INTERNAL,
-		    "The request could not be completed; it has been logged as %s.", r->id);
-	}
+	if (authorize_or_reply(r))
+		request_run(r);
 }
 
 /*
@@ -455,6 +460,9 @@ on_completed(
 	arena_free(r->arena);
 	atomic_fetch_sub(&srv->inflight, 1);
 }
+
+/* libmicrohttpd's messages are printf formats (clang checks what is done with them). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)

@@ -125,6 +125,13 @@ const char *request_id_or_reply(struct request *r);
  */
 const char *request_scope(const struct request *r);
 
+/*
+ * Runs r's route for a caller already authorised: checks (and for JSON
+ * parses) the body the route takes, then calls its handler; answers 500 if
+ * the handler did not reply.
+ */
+void request_run(struct request *r);
+
 /* Adds a response header (name and value must outlive the request). */
 void request_add_header(struct request *r, const char *name, const char *value);
 
