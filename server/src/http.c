@@ -412,11 +412,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (reply_sent(r))
 		return MHD_YES;
-	if (r->body_too_large)
+	if (r->body_too_large) {
 		reply_problem(r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.",
 		    srv->cfg->body_limit);
-	else
-		dispatch(r);
+		return MHD_YES;
+	}
+	dispatch(r);
+	/*
+	 * The answer is queued: the database connection goes back now, not once
+	 * the answer is sent. A worker serves its other connections meanwhile,
+	 * and one that waited for a connection held by its own unsent answer
+	 * would wait forever (and, with every worker doing so, so would the
+	 * server).
+	 */
+	if (r->db != NULL) {
+		db_release(srv->pool, r->db);
+		r->db = NULL;
+	}
 	return MHD_YES;
 }
 
