@@ -491,7 +491,7 @@ case_input_problem(struct case_input *in)
 static void
 cases_create(struct request *r)
 {
-	if (!no_service_members_or_reply(r))
+	if (!request_no_query_or_reply(r) || !no_service_members_or_reply(r))
 		return;
 	struct case_input in = { 0 };
 	json_error_t e;

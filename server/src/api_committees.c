@@ -117,7 +117,7 @@ static void
 committees_create(struct request *r)
 {
 	struct committee_input in;
-	if (!committee_input_or_reply(r, &in, true))
+	if (!request_no_query_or_reply(r) || !committee_input_or_reply(r, &in, true))
 		return;
 	const char *params[] = { in.name, in.kind, in.region, text_or_null(in.host),
 		text_or_null(in.address), text_or_null(in.phone), bool_text(in.purchased),

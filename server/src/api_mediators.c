@@ -169,6 +169,8 @@ mediators_create(struct request *r)
 	json_t *gender = NULL, *full_time = NULL, *specs = NULL, *expert = NULL, *phone = NULL,
 	       *trained = NULL, *certified = NULL, *committees = NULL;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	if (json_unpack_ex(r->json, &e, JSON_STRICT,
 		"{s:s, s?o, s:o, s?o, s?o, s?o, s?o, s?o, s:o}", "name", &name, "gender", &gender,
 		"full_time", &full_time, "specialties", &specs, "expert", &expert, "phone", &phone,

@@ -384,6 +384,8 @@ store(struct request *r, const struct intake *in, const char *key)
 static void
 referrals_create(struct request *r)
 {
+	if (!request_no_query_or_reply(r))
+		return;
 	const char *key = idempotency_key_or_reply(r);
 	if (key == NULL)
 		return;
@@ -680,6 +682,8 @@ referrals_callers(struct request *r)
 {
 	const char *phone;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	char norm[32];
 	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s}", "phone", &phone) != 0 ||
 	    !blind_normalise(BLIND_PHONE, phone, norm, sizeof(norm))) {

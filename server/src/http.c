@@ -123,11 +123,17 @@ request_param(struct request *r, const char *name)
 	return NULL;
 }
 
+bool
+request_no_query_or_reply(struct request *r)
+{
+	static const char *const none[] = { NULL };
+	return request_query_known_or_reply(r, none);
+}
+
 const char *
 request_id_or_reply(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
+	if (!request_no_query_or_reply(r))
 		return NULL;
 	const char *id = request_param(r, "id");
 	long v;
