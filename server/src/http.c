@@ -385,6 +385,27 @@ take_body(struct request *r, const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Content-Length headers that differ frame the body in two ways; a server
+ * must refuse such a request (RFC 9112, 6.3), and libmicrohttpd takes the
+ * first and reads what follows as the next request.
+ */
+struct length_scan {
+	const char *first;
+	bool differ;
+};
+
+static enum MHD_Result
+scan_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct length_scan *l = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 && value != NULL &&
+	    strcmp(value, l->first) != 0)
+		l->differ = true;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -399,7 +420,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		atomic_fetch_add(&srv->inflight, 1);
 		/* A declared length over the limit is refused before it is sent. */
 		const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
+		struct length_scan lengths = { .first = cl };
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_length, &lengths);
+		if (lengths.differ) {
+			reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+			    "Content-Length is given more than once, with different values.");
+		} else if (cl != NULL) {
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
