@@ -152,7 +152,7 @@ committees_list(struct request *r)
 	const char *after = request_query(r, "after"), *limit_s = request_query(r, "limit");
 	long limit = COMMITTEES_PAGE_DEFAULT, v;
 	if ((region && !region_code_valid(region)) || (kind && !kind_valid(kind)) ||
-	    (level && !region_level_valid(level)) || (on && !date_valid(on)) ||
+	    (level && !region_level_valid(level)) || (on && !date_exists(on)) ||
 	    (after && !parse_int_range(after, 0, 999999999999L, &v)) ||
 	    (limit_s && !parse_int_range(limit_s, 1, COMMITTEES_PAGE_MAX, &limit))) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
