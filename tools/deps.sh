@@ -11,11 +11,12 @@ set -euo pipefail
 # Debian packages:
 #   build:    gcc make pkg-config and the -dev packages of the libraries used
 #   database: postgresql-15 (server binaries for tools/pg.sh), postgresql-client-15 (psql)
-#   tests:    check (C unit tests), python3 + python3-pytest (API tests), curl
+#   tests:    check (C unit tests), python3 + python3-pytest (API tests), python3-yaml
+#             (tests/api/test_malformed.py reads the API description), curl
 #   checks:   clang-format, cppcheck, nodejs + npm (API description tools)
 #   deploy:   docker-compose (validating docker-compose.yml)
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev
-postgresql-15 postgresql-client-15 check python3 python3-pytest docker-compose
+postgresql-15 postgresql-client-15 check python3 python3-pytest python3-yaml docker-compose
 clang-format cppcheck nodejs npm curl ca-certificates"
 
 # Note: installing postgresql-15 makes Debian create and start a "main" system
