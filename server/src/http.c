@@ -123,11 +123,17 @@ request_param(struct request *r, const char *name)
 	return NULL;
 }
 
+bool
+request_no_query_or_reply(struct request *r)
+{
+	static const char *const none[] = { NULL };
+	return request_query_known_or_reply(r, none);
+}
+
 const char *
 request_id_or_reply(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
+	if (!request_no_query_or_reply(r))
 		return NULL;
 	const char *id = request_param(r, "id");
 	long v;
@@ -384,6 +390,27 @@ take_body(struct request *r, const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Content-Length headers that differ frame the body in two ways; a server
+ * must refuse such a request (RFC 9112, 6.3), and libmicrohttpd takes the
+ * first and reads what follows as the next request.
+ */
+struct length_scan {
+	const char *first;
+	bool differ;
+};
+
+static enum MHD_Result
+scan_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct length_scan *l = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 && value != NULL &&
+	    strcmp(value, l->first) != 0)
+		l->differ = true;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -398,7 +425,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		atomic_fetch_add(&srv->inflight, 1);
 		/* A declared length over the limit is refused before it is sent. */
 		const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
+		struct length_scan lengths = { .first = cl };
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_length, &lengths);
+		if (lengths.differ) {
+			reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+			    "Content-Length is given more than once, with different values.");
+		} else if (cl != NULL) {
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
@@ -417,11 +449,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (reply_sent(r))
 		return MHD_YES;
-	if (r->body_too_large)
+	if (r->body_too_large) {
 		reply_problem(r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.",
 		    srv->cfg->body_limit);
-	else
-		dispatch(r);
+		return MHD_YES;
+	}
+	dispatch(r);
+	/*
+	 * The answer is queued: the database connection goes back now, not once
+	 * the answer is sent. A worker serves its other connections meanwhile,
+	 * and one that waited for a connection held by its own unsent answer
+	 * would wait forever (and, with every worker doing so, so would the
+	 * server).
+	 */
+	if (r->db != NULL) {
+		db_release(srv->pool, r->db);
+		r->db = NULL;
+	}
 	return MHD_YES;
 }
 
@@ -459,6 +503,37 @@ on_completed(
 		db_release(srv->pool, r->db);
 	arena_free(r->arena);
 	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static int
+hex_value(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/*
+ * Decodes %XX in the path and the query, as libmicrohttpd does, except
+ * %00: a NUL would end the value there, so that "/api/v1/tokens/5%00x"
+ * named token 5 and "limit=5%00x" asked for 5. It is left as sent, and
+ * fails the checks of whatever it is in.
+ */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	char *out = s;
+	for (const char *in = s; *in != '\0';) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2]) && !(in[1] == '0' && in[2] == '0')) {
+			*out++ = (char)(hex_value(in[1]) * 16 + hex_value(in[2]));
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
 }
 
 /* libmicrohttpd's messages are printf formats (clang checks what is done with them). */
@@ -532,6 +607,7 @@ http_start(struct server *srv)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    MHD_OPTION_ARRAY, tls ? https : plain,

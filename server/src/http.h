@@ -113,6 +113,9 @@ const char *request_param(struct request *r, const char *name);
  */
 bool request_query_known_or_reply(struct request *r, const char *const *allowed);
 
+/* Replies 400 and returns false when there is a query; true without one. */
+bool request_no_query_or_reply(struct request *r);
+
 /*
  * The {id} path parameter, a positive whole number, of an operation on one
  * object; replies 400 and returns NULL for anything else, or for a query.
