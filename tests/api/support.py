@@ -385,7 +385,6 @@ class Client:
     def request(self, method, path, headers=None, body=None, json_body=None, common=True):
         headers = dict(headers or {})
         if json_body is not None:
-            remember_personal(json_body)
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
@@ -411,6 +410,8 @@ class Client:
         if raw is not None:
             violations = json.loads(raw)
         resp = Response(method, path, r.status, r.reason, r.headers, data, violations)
+        if json_body is not None and r.status < 300:
+            remember_personal(json_body)
         if self.proxy is not None:
             bad = [v for v in violations if v.get("location", [None])[0] == "response"]
             if bad:
@@ -516,10 +517,10 @@ def remember(*values):
             SECRETS.add(v)
 
 
-# Every personal value the run sent in a JSON body (a party's name, ID number,
-# phone and address; summaries, notes, agreements; callers' names and phones):
-# the last check makes sure none of them reached a server log.
-PERSONAL = set()
+# Every personal value the server took from a JSON body (a party's name, ID
+# number, phone and address; summaries, notes, agreements; callers' names and
+# phones): the last check makes sure none of them reached a server log.
+PERSONAL = {}  # value: the member it was sent as
 PERSONAL_MEMBERS = {"id_number", "phone", "address", "summary", "notes", "agreement",
                     "attendees", "place", "caller_name", "caller_phone"}
 
@@ -534,7 +535,7 @@ def remember_personal(value):
         for k, v in value.items():
             party = k == "name" and ("role" in value or "id_number" in value)
             if (k in PERSONAL_MEMBERS or party) and isinstance(v, str) and len(v) >= 3:
-                PERSONAL.add(v)
+                PERSONAL.setdefault(v, k)
             else:
                 remember_personal(v)
 

@@ -1,5 +1,5 @@
 """The last look at every log the run's servers wrote (the shared server's
-and every server a test started): no personal value any test sent, and
+and every server a test started): no personal value a server took, and
 nothing shaped like an ID number or a mobile phone number, appears in them.
 (Tokens and passwords are looked for by test_audit.py's last test.)"""
 
@@ -28,10 +28,10 @@ def forms(value):
 @pytest.mark.last
 def test_no_personal_data_reaches_a_log(logdir, server):
     personal = sorted(support.PERSONAL)
-    # The run sent personal data: parties, summaries, notes, callers.
+    # The servers took personal data: parties, summaries, notes, callers.
     assert len(personal) >= 100, f"only {len(personal)} personal values were sent: is the scan blind?"
     assert any(MOBILE.fullmatch(p) for p in personal) and any(ID_NUMBER.fullmatch(p) for p in personal)
-    needles = sorted({f for p in personal for f in forms(p)})
+    needles = {f: p for p in personal for f in forms(p)}
 
     logs = sorted(Path(logdir).glob("tiaojie-*.log"))
     assert server.logpath in logs, logs
@@ -41,6 +41,7 @@ def test_no_personal_data_reaches_a_log(logdir, server):
         for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             lines += 1
             hits = [p for p in needles if p in line]
+            record = None
             try:
                 record = json.loads(line)
                 rest = json.dumps({k: v for k, v in record.items() if k not in ECHOED},
@@ -51,8 +52,10 @@ def test_no_personal_data_reaches_a_log(logdir, server):
             shaped = ID_NUMBER.findall(rest) + MOBILE.findall(rest)
             if hits or shaped:
                 # The shapes are shown (they may be no one's); the values sent are not.
-                leaks.append(f"{path.name}:{n}: {len(hits)} sent values, shaped like an ID or "
-                             f"phone number: {shaped}")
+                where = sorted(record) if isinstance(record, dict) else "not JSON"
+                sent = [f"{support.PERSONAL[needles[h]]} of {len(needles[h])} characters" for h in hits]
+                leaks.append(f"{path.name}:{n} (members {where}): values taken: {sent}; "
+                             f"shaped like an ID or phone number: {shaped}")
     print(f"\nscanned {lines} lines of {len(logs)} server logs for {len(personal)} personal values")
     assert lines > 1000, lines
     assert not leaks, "\n".join(leaks[:20])
