@@ -26,7 +26,9 @@ def forms(value):
 
 
 @pytest.mark.last
-def test_no_personal_data_reaches_a_log(logdir, server):
+def test_no_personal_data_reaches_a_log(request, logdir, server):
+    if not {"test_cases", "test_referrals"} <= {i.module.__name__ for i in request.session.items}:
+        pytest.skip("a run without the case and referral tests takes too little personal data")
     personal = sorted(support.PERSONAL)
     # The servers took personal data: parties, summaries, notes, callers.
     assert len(personal) >= 100, f"only {len(personal)} personal values were sent: is the scan blind?"
