@@ -4,6 +4,8 @@
 #                         PostgreSQL under .local/, migrate, serve on :8080
 #   make test             the same set-up, then every check and test
 #   make test SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make fuzz             libFuzzer on every target for FUZZ_SECONDS each
+#                         (tests/fuzz/fuzz.mk; make test runs a short form)
 #   make bench            measure the server against a minimal baseline on demo
 #                         data (tools/bench.sh; writes docs/BENCHMARKS.md)
 
@@ -68,7 +70,9 @@ SRCS := \
 	server/src/migrate.c \
 	server/src/reply.c \
 	server/src/router.c \
+	server/src/roster.c \
 	server/src/routes.c \
+	server/src/tls.c \
 	server/src/validate.c
 MAIN := server/src/main.c
 UNIT_SRCS := \
@@ -94,7 +98,7 @@ UNIT_BIN  := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/crypt-probe
 
 .PHONY: all build deps run test unit api lint format spec-lint compose-check \
-	db-start db-stop psql clean bench
+	db-start db-stop psql clean bench memcheck
 
 all: build
 build: $(BIN)
@@ -156,6 +160,7 @@ test: deps
 	@$(MAKE) -s --no-print-directory build $(UNIT_BIN) $(PROBE_BIN)
 	@$(MAKE) --no-print-directory lint spec-lint compose-check
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory api
 
 unit: $(UNIT_BIN)
@@ -187,6 +192,23 @@ compose-check:
 	@echo "== docker-compose config"
 	@docker-compose -f docker-compose.yml config -q
 
+# --- memcheck (not part of `make test`: an hour or more) --------------------
+#
+#   make memcheck  the API tests with every server under Valgrind's memcheck;
+#                  any error or leak (definite or indirect) fails the test that
+#                  stopped that server. MEMCHECK_TESTS narrows the run.
+
+MEMCHECK_TESTS ?= tests/api
+VALGRIND_CMD := valgrind --tool=memcheck --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	--num-callers=30 --suppressions=tests/valgrind.supp
+
+memcheck: deps
+	@$(MAKE) -s --no-print-directory build $(PROBE_BIN) SANITIZE=0
+	@echo "== API tests under memcheck ($(MEMCHECK_TESTS))"
+	@TIAOJIE_VALGRIND="$(VALGRIND_CMD)" TIAOJIE_TIME_SCALE=20 \
+		tools/test-api.sh build/rel/tiaojie $(MEMCHECK_TESTS)
+
 # --- benchmarks (not part of `make test`) -----------------------------------
 #
 #   make bench     the release build and a minimal baseline server, then
@@ -212,3 +234,5 @@ $(BASELINE_BIN): bench/baseline.c server/src/sql.h server/src/sql_cases.h \
 
 clean:
 	rm -rf build
+
+include tests/fuzz/fuzz.mk

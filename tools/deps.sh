@@ -11,12 +11,17 @@ set -euo pipefail
 # Debian packages:
 #   build:    gcc make pkg-config and the -dev packages of the libraries used
 #   database: postgresql-15 (server binaries for tools/pg.sh), postgresql-client-15 (psql)
-#   tests:    check (C unit tests), python3 + python3-pytest (API tests), curl
-#   checks:   clang-format, cppcheck, nodejs + npm (API description tools)
+#   tests:    check (C unit tests), python3 + python3-pytest (API tests), python3-yaml
+#             (tests/api/test_malformed.py reads the API description), curl,
+#             openssl (certificates for the HTTPS tests)
+#   fuzzing:  clang, and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes),
+#             which clang's packages only recommend
+#   checks:   clang-format, cppcheck, nodejs + npm (API description tools),
+#             valgrind (make memcheck)
 #   deploy:   docker-compose (validating docker-compose.yml)
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev
-postgresql-15 postgresql-client-15 check python3 python3-pytest docker-compose
-clang-format cppcheck nodejs npm curl ca-certificates"
+postgresql-15 postgresql-client-15 check python3 python3-pytest python3-yaml docker-compose
+clang-format cppcheck valgrind nodejs npm curl openssl ca-certificates clang libclang-rt-14-dev"
 
 # Note: installing postgresql-15 makes Debian create and start a "main" system
 # cluster on port 5432. It is left alone: the development/test clusters of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-api.sh BINARY - the API tests: black-box HTTP against the real
+# test-api.sh BINARY [TESTS...] - the API tests (all of tests/api by default): black-box HTTP against the real
 # server on a real PostgreSQL, through a validating proxy. Uses the local
 # cluster under .local/ (started here if needed, stopped again if so); each
 # test run makes its own databases in it and drops them afterwards.
@@ -16,4 +16,5 @@ export TIAOJIE_BIN=$1
 export TIAOJIE_PROBE=$(dirname "$1")/crypt-probe
 export TIAOJIE_TEST_PGDIR=$pgdir
 # Debian's interpreter, where python3-pytest is installed.
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api
+shift
+/usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}"

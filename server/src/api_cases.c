@@ -491,7 +491,7 @@ case_input_problem(struct case_input *in)
 static void
 cases_create(struct request *r)
 {
-	if (!no_service_members_or_reply(r))
+	if (!request_no_query_or_reply(r) || !no_service_members_or_reply(r))
 		return;
 	struct case_input in = { 0 };
 	json_error_t e;
@@ -565,10 +565,14 @@ case_create_and_reply(struct request *r, const struct case_new *n)
 		return;
 	}
 
+	/* The case's data key is stored in the case's transaction: a case not stored leaves none. */
 	struct db_conn *c = db_request_conn(r);
 	unsigned char dek[CRYPT_KEY_BYTES];
 	long long dk = 0;
+	if (!db_begin_or_reply(r))
+		return;
 	if (datakey_create(c, keyholder_get(&r->srv->keys), &dk, dek) != DATAKEY_OK) {
+		db_run_fixed(c, "ROLLBACK");
 		reply_problem(
 		    r, 503, PROBLEM_UNAVAILABLE, "The case could not be stored; try again.");
 		return;
@@ -584,7 +588,7 @@ case_create_and_reply(struct request *r, const struct case_new *n)
 		good = summary != NULL;
 	}
 	PGresult *res = NULL;
-	if (good && db_begin_or_reply(r)) {
+	if (good) {
 		const char *params[] = { id, arena_printf(r->arena, "%lld", dk), n->committee,
 			PQgetvalue(place, 0, 0),
 			PQgetisnull(place, 0, 1) ? NULL : PQgetvalue(place, 0, 1), n->source,
@@ -602,7 +606,6 @@ case_create_and_reply(struct request *r, const struct case_new *n)
 			    PQresultErrorMessage(res));
 		const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 		db_run_fixed(c, "ROLLBACK");
-		datakey_shred(c, dk); /* the key of a case that was not stored */
 		if (!reply_sent(r) && state != NULL && strncmp(state, "22", 2) == 0)
 			reply_problem(r, 422, PROBLEM_UNPROCESSABLE,
 			    "The case does not hold: received_at is not a real time.");
@@ -623,7 +626,6 @@ case_create_and_reply(struct request *r, const struct case_new *n)
 		return;
 	}
 	db_run_fixed(c, "ROLLBACK");
-	datakey_shred(c, dk);
 }
 
 static void

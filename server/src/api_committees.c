@@ -117,7 +117,7 @@ static void
 committees_create(struct request *r)
 {
 	struct committee_input in;
-	if (!committee_input_or_reply(r, &in, true))
+	if (!request_no_query_or_reply(r) || !committee_input_or_reply(r, &in, true))
 		return;
 	const char *params[] = { in.name, in.kind, in.region, text_or_null(in.host),
 		text_or_null(in.address), text_or_null(in.phone), bool_text(in.purchased),
@@ -152,7 +152,7 @@ committees_list(struct request *r)
 	const char *after = request_query(r, "after"), *limit_s = request_query(r, "limit");
 	long limit = COMMITTEES_PAGE_DEFAULT, v;
 	if ((region && !region_code_valid(region)) || (kind && !kind_valid(kind)) ||
-	    (level && !region_level_valid(level)) || (on && !date_valid(on)) ||
+	    (level && !region_level_valid(level)) || (on && !date_exists(on)) ||
 	    (after && !parse_int_range(after, 0, 999999999999L, &v)) ||
 	    (limit_s && !parse_int_range(limit_s, 1, COMMITTEES_PAGE_MAX, &limit))) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,

@@ -169,6 +169,8 @@ mediators_create(struct request *r)
 	json_t *gender = NULL, *full_time = NULL, *specs = NULL, *expert = NULL, *phone = NULL,
 	       *trained = NULL, *certified = NULL, *committees = NULL;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	if (json_unpack_ex(r->json, &e, JSON_STRICT,
 		"{s:s, s?o, s:o, s?o, s?o, s?o, s?o, s?o, s:o}", "name", &name, "gender", &gender,
 		"full_time", &full_time, "specialties", &specs, "expert", &expert, "phone", &phone,
@@ -204,16 +206,18 @@ mediators_create(struct request *r)
 		json_is_true(full_time) ? "true" : "false", spec_lit,
 		expert ? (json_is_true(expert) ? "true" : "false") : NULL, text_or_null(phone),
 		text_or_null(trained), text_or_null(certified), comm_lit };
+	/* The mediator and its data key are stored together, or neither is. */
 	long long dk = 0;
 	struct db_conn *c = db_request_conn(r);
+	if (!db_begin_or_reply(r))
+		return;
 	PGresult *res = mediator_store(r, &row, &dk);
 	if (res == NULL) {
-		if (dk != 0)
-			datakey_shred(c, dk);
+		db_run_fixed(c, "ROLLBACK");
 		return;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
-		datakey_shred(c, dk); /* the key of a mediator that was not stored */
+		db_run_fixed(c, "ROLLBACK");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			log_msg(LOG_ERROR, "request %s: storing a mediator: %s", r->id,
 			    PQresultErrorMessage(res));
@@ -226,6 +230,8 @@ mediators_create(struct request *r)
 		}
 		return;
 	}
+	if (!db_commit_or_reply(r))
+		return;
 	request_add_header(
 	    r, "Location", arena_printf(r->arena, "/api/v1/mediators/%s", PQgetvalue(res, 0, 1)));
 	db_reply_json(r, 201, res);

@@ -317,10 +317,14 @@ store(struct request *r, const struct intake *in, const char *key)
 		    in->target);
 		return false;
 	}
+	/* The referral's data key is stored in its transaction: one not stored leaves none. */
 	struct db_conn *c = db_request_conn(r);
 	unsigned char dek[CRYPT_KEY_BYTES];
 	long long dk = 0;
+	if (!db_begin_or_reply(r))
+		return false;
 	if (datakey_create(c, keyholder_get(&r->srv->keys), &dk, dek) != DATAKEY_OK) {
+		db_run_fixed(c, "ROLLBACK");
 		reply_problem(
 		    r, 503, PROBLEM_UNAVAILABLE, "The referral could not be stored; try again.");
 		return false;
@@ -337,7 +341,7 @@ store(struct request *r, const struct intake *in, const char *key)
 	const char *summary =
 	    id && in->summary ? field_seal(r, dek, "referrals", "summary", id, in->summary) : NULL;
 	bool good = name != NULL && (in->phone == NULL || phone != NULL) &&
-	    (in->summary == NULL || summary != NULL) && db_begin_or_reply(r);
+	    (in->summary == NULL || summary != NULL);
 	PGresult *res = NULL;
 	if (good) {
 		const struct config *cfg = r->srv->cfg;
@@ -370,7 +374,6 @@ store(struct request *r, const struct intake *in, const char *key)
 	if (!good) {
 		xfree_wiped(text);
 		db_run_fixed(c, "ROLLBACK");
-		datakey_shred(c, dk);
 		if (!reply_sent(r))
 			reply_problem(r, 500, PROBLEM_INTERNAL,
 			    "The referral could not be stored; this has been logged as %s.", r->id);
@@ -384,6 +387,8 @@ store(struct request *r, const struct intake *in, const char *key)
 static void
 referrals_create(struct request *r)
 {
+	if (!request_no_query_or_reply(r))
+		return;
 	const char *key = idempotency_key_or_reply(r);
 	if (key == NULL)
 		return;
@@ -680,6 +685,8 @@ referrals_callers(struct request *r)
 {
 	const char *phone;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	char norm[32];
 	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s}", "phone", &phone) != 0 ||
 	    !blind_normalise(BLIND_PHONE, phone, norm, sizeof(norm))) {

@@ -146,7 +146,7 @@ static void
 regions_create(struct request *r)
 {
 	struct region_input in;
-	if (!region_input_or_reply(r, &in))
+	if (!request_no_query_or_reply(r) || !region_input_or_reply(r, &in))
 		return;
 	const char *params[] = { in.code, in.name, in.level, in.parent };
 	PGresult *res = audit_exec_or_reply(r, SQL_REGION_INSERT, params, 4);

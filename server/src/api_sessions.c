@@ -79,6 +79,8 @@ sessions_create(struct request *r)
 {
 	const char *username, *password;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s, s:s}", "username", &username,
 		"password", &password) != 0 ||
 	    strlen(username) == 0 || strlen(username) > USERNAME_MAX || strlen(password) == 0 ||
@@ -151,6 +153,8 @@ out:
 static void
 sessions_delete_current(struct request *r)
 {
+	if (!request_no_query_or_reply(r))
+		return;
 	if (r->who.kind != AUTH_SESSION) {
 		reply_problem(r, 400, PROBLEM_BAD_REQUEST,
 		    "This is an API token, not a session: revoke it with DELETE "
@@ -176,6 +180,8 @@ sessions_delete_current(struct request *r)
 static void
 me(struct request *r)
 {
+	if (!request_no_query_or_reply(r))
+		return;
 	const char *params[] = { r->who.user_id_text };
 	PGresult *res = db_query_or_reply(r, SQL_USER_GET, params);
 	if (res == NULL)

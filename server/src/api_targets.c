@@ -64,7 +64,7 @@ districts_literal(struct request *r, json_t *array)
 static void
 targets_put(struct request *r)
 {
-	const char *year = year_or_reply(r);
+	const char *year = request_no_query_or_reply(r) ? year_or_reply(r) : NULL;
 	if (year == NULL)
 		return;
 	const char *region;

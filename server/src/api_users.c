@@ -86,6 +86,8 @@ users_create(struct request *r)
 	const char *username, *name, *role, *password;
 	json_t *region = NULL, *mediator = NULL;
 	json_error_t e;
+	if (!request_no_query_or_reply(r))
+		return;
 	if (json_unpack_ex(r->json, &e, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?o, s?o}", "username",
 		&username, "display_name", &name, "role", &role, "password", &password,
 		"region_code", &region, "mediator_id", &mediator) != 0) {

@@ -53,6 +53,9 @@ const struct config_var config_vars[] = {
 	    "file of encryption keys made by 'tiaojie keygen' (mode 600; this or the next is "
 	    "required)" },
 	{ "TIAOJIE_MASTER_KEY", "", "the contents of such a key file, instead of the file" },
+	{ "TIAOJIE_TLS_CERT", "",
+	    "PEM file of the certificate chain: with the next, the server speaks HTTPS only" },
+	{ "TIAOJIE_TLS_KEY", "", "PEM file of the certificate's private key (mode 600)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -233,6 +236,20 @@ config_load(struct config *c, const char *(*get)(const char *name), char *err, s
 	if (c->max_connections < c->workers)
 		return errorf(err, errlen, "TIAOJIE_MAX_CONNECTIONS=%u is below TIAOJIE_WORKERS=%u",
 		    c->max_connections, c->workers);
+
+	const char *cert = value_of(get, "TIAOJIE_TLS_CERT"),
+		   *key = value_of(get, "TIAOJIE_TLS_KEY");
+	if ((*cert == '\0') != (*key == '\0'))
+		return errorf(err, errlen,
+		    "TIAOJIE_TLS_CERT and TIAOJIE_TLS_KEY go together: set both for HTTPS, or "
+		    "neither");
+	if (strlen(cert) >= sizeof(c->tls_cert) || strlen(key) >= sizeof(c->tls_key))
+		return errorf(err, errlen,
+		    "TIAOJIE_TLS_CERT or TIAOJIE_TLS_KEY is longer than %zu "
+		    "characters",
+		    sizeof(c->tls_cert) - 1);
+	strcpy(c->tls_cert, cert);
+	strcpy(c->tls_key, key);
 
 	const char *level = value_of(get, "TIAOJIE_LOG_LEVEL");
 	size_t i;

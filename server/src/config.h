@@ -32,6 +32,8 @@ struct config {
 	unsigned referral_hours;     /* a referral must be accepted within */
 	unsigned referral_urgent_hours;
 	unsigned suppress_below; /* smaller counts hidden from federation staff */
+	char tls_cert[1024];     /* PEM files: HTTPS when both are set */
+	char tls_key[1024];
 };
 
 /* One variable, for validation, --help and the README's table. */

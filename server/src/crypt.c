@@ -405,6 +405,12 @@ normalise_phone(const char *in, char *out, size_t outlen)
 	} else if (n == 13 && memcmp(d, "86", 2) == 0) {
 		d += 2;
 	}
+	/*
+	 * A country code given twice ("86 0086 ...") names no number; taken,
+	 * its canonical form would lose another "0086" when normalised again.
+	 */
+	if (d != digits && strncmp(d, "0086", 4) == 0)
+		return false;
 	size_t len = strlen(d);
 	/* Mainland numbers: 11-digit mobiles, landlines of 7 to 8 digits after an area code. */
 	if (len < 7 || len > 12 || len + 1 > outlen)

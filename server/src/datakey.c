@@ -89,9 +89,9 @@ datakey_create(
 	return stored ? DATAKEY_OK : DATAKEY_DB_ERROR;
 }
 
-static enum datakey_status
-unwrap_row(const struct keyring *k, long long id, const char *version_text, const char *wrapped_hex,
-    unsigned char dek[CRYPT_KEY_BYTES])
+enum datakey_status
+datakey_unwrap_row(const struct keyring *k, long long id, const char *version_text,
+    const char *wrapped_hex, unsigned char dek[CRYPT_KEY_BYTES])
 {
 	unsigned version = (unsigned)strtoul(version_text, NULL, 10);
 	unsigned char wrapped[CRYPT_WRAPPED_BYTES];
@@ -124,7 +124,7 @@ open_common(struct db_conn *c, const struct keyring *k, struct keyholder *h, lon
 		if (h != NULL)
 			k = keyholder_with(h, (unsigned)strtoul(version, NULL, 10));
 		st = k == NULL ? DATAKEY_NO_VERSION
-			       : unwrap_row(k, id, version, PQgetvalue(res, 0, 1), dek);
+			       : datakey_unwrap_row(k, id, version, PQgetvalue(res, 0, 1), dek);
 	}
 	PQclear(res);
 	return st;
@@ -174,7 +174,7 @@ datakey_rotate_batch(struct db_conn *c, const struct keyring *k, int batch, long
 	for (int i = 0; st == DATAKEY_OK && i < PQntuples(rows); i++) {
 		long long id = strtoll(PQgetvalue(rows, i, 0), NULL, 10);
 		unsigned char dek[CRYPT_KEY_BYTES], wrapped[CRYPT_WRAPPED_BYTES];
-		st = unwrap_row(k, id, PQgetvalue(rows, i, 1), PQgetvalue(rows, i, 2), dek);
+		st = datakey_unwrap_row(k, id, PQgetvalue(rows, i, 1), PQgetvalue(rows, i, 2), dek);
 		if (st != DATAKEY_OK)
 			break;
 		bool wrapped_ok = crypt_wrap(k, version, id, dek, wrapped);

@@ -35,6 +35,15 @@ enum datakey_status datakey_create(
 enum datakey_status datakey_open(
     struct db_conn *c, const struct keyring *k, long long id, unsigned char dek[CRYPT_KEY_BYTES]);
 
+/*
+ * Unwraps data key id from its row as the database gives it: the master
+ * key version and the wrapped key as bytea hex text. DATAKEY_NO_VERSION
+ * when k lacks the version, DATAKEY_CORRUPT when the text is malformed or
+ * does not unwrap.
+ */
+enum datakey_status datakey_unwrap_row(const struct keyring *k, long long id,
+    const char *version_text, const char *wrapped_hex, unsigned char dek[CRYPT_KEY_BYTES]);
+
 struct keyholder;
 
 /*

@@ -132,6 +132,13 @@ db_pool_free(struct db_pool *pool)
 	free(pool);
 }
 
+struct db_conn *
+db_conn_offline(void)
+{
+	/* No PGconn: libpq answers every call on NULL as on a connection that is down. */
+	return xcalloc(1, sizeof(struct db_conn));
+}
+
 PGconn *
 db_conn_pg(struct db_conn *c)
 {
@@ -321,12 +328,10 @@ db_reply_json(struct request *r, unsigned status, const PGresult *res)
 	    r, status, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
 
-/* Runs BEGIN or COMMIT on the request's connection; replies 503 when it fails. */
+/* Replies 503 for a write that stored nothing (unless a reply went already); false. */
 static bool
-run_fixed_or_reply(struct request *r, const char *sql)
+nothing_stored(struct request *r)
 {
-	if (db_run_fixed(db_request_conn(r), sql))
-		return true;
 	if (!reply_sent(r))
 		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
 		    "The database is not reachable; nothing was stored.");
@@ -336,13 +341,31 @@ run_fixed_or_reply(struct request *r, const char *sql)
 bool
 db_begin_or_reply(struct request *r)
 {
-	return run_fixed_or_reply(r, "BEGIN");
+	return db_run_fixed(db_request_conn(r), "BEGIN") || nothing_stored(r);
 }
 
+/*
+ * A COMMIT that fails with its connection may have committed: the database
+ * can make the transaction durable and go before it answers. Only a COMMIT
+ * refused on a live connection is known to have stored nothing.
+ */
 bool
 db_commit_or_reply(struct request *r)
 {
-	return run_fixed_or_reply(r, "COMMIT");
+	struct db_conn *c = db_request_conn(r);
+	PGresult *res = PQexec(c->pg, "COMMIT");
+	bool good = PQresultStatus(res) == PGRES_COMMAND_OK;
+	bool lost = !good && (PQstatus(c->pg) != CONNECTION_OK || connection_lost(res));
+	PQclear(res);
+	if (good)
+		return true;
+	if (!lost)
+		return nothing_stored(r);
+	if (!reply_sent(r))
+		reply_problem(r, 503, PROBLEM_UNAVAILABLE,
+		    "The connection to the database was lost as the change was committed, so it "
+		    "may have been stored: look for it before making it again.");
+	return false;
 }
 
 const char *

@@ -39,6 +39,14 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  */
 PGresult *db_exec(struct db_conn *c, enum sql_id id, const char *const *params);
 
+/*
+ * A connection to no database: every statement on it fails as when the
+ * database is down. The fuzz targets run handlers on it (as r->db), which
+ * answer 503 at their first statement once their input has passed its
+ * checks. Never returned to a pool.
+ */
+struct db_conn *db_conn_offline(void);
+
 /* The libpq connection under c (for tools that run their own statements). */
 PGconn *db_conn_pg(struct db_conn *c);
 
@@ -68,7 +76,8 @@ PGresult *db_exec_or_reply(struct request *r, enum sql_id id, const char *const 
 
 /*
  * BEGIN and COMMIT on the request's connection; false after replying 503.
- * A transaction left open is rolled back when the request ends.
+ * A transaction left open is rolled back when the request ends. A COMMIT
+ * lost with the connection may have committed, and is answered so.
  */
 bool db_begin_or_reply(struct request *r);
 bool db_commit_or_reply(struct request *r);

@@ -123,11 +123,17 @@ request_param(struct request *r, const char *name)
 	return NULL;
 }
 
+bool
+request_no_query_or_reply(struct request *r)
+{
+	static const char *const none[] = { NULL };
+	return request_query_known_or_reply(r, none);
+}
+
 const char *
 request_id_or_reply(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
+	if (!request_no_query_or_reply(r))
 		return NULL;
 	const char *id = request_param(r, "id");
 	long v;
@@ -306,6 +312,22 @@ authorize_or_reply(struct request *r)
 	return false;
 }
 
+void
+request_run(struct request *r)
+{
+	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
+		return;
+	if (r->route->body == BODY_CSV && !csv_body_or_reply(r))
+		return;
+	r->route->handler(r);
+	if (!reply_sent(r)) {
+		log_msg(LOG_ERROR, "request %s: %s %s returned without a reply", r->id,
+		    r->route->method, r->route->pattern);
+		reply_problem(r, 500, PROBLEM_INTERNAL,
+		    "The request could not be completed; it has been logged as %s.", r->id);
+	}
+}
+
 static void
 dispatch(struct request *r)
 {
@@ -332,19 +354,8 @@ dispatch(struct request *r)
 	}
 	r->route = r->match.route;
 	/* Who may call comes first: a refused caller's body is never parsed. */
-	if (!authorize_or_reply(r))
-		return;
-	if (r->route->body == BODY_JSON && !parse_body_or_reply(r))
-		return;
-	if (r->route->body == BODY_CSV && !csv_body_or_reply(r))
-		return;
-	r->route->handler(r);
-	if (!reply_sent(r)) {
-		log_msg(LOG_ERROR, "request %s: %s %s returned without a reply", r->id,
-		    r->route->method, r->route->pattern);
-		reply_problem(r, 500, PROBLEM_INTERNAL,
-		    "The request could not be completed; it has been logged as %s.", r->id);
-	}
+	if (authorize_or_reply(r))
+		request_run(r);
 }
 
 /*
@@ -379,6 +390,27 @@ take_body(struct request *r, const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Content-Length headers that differ frame the body in two ways; a server
+ * must refuse such a request (RFC 9112, 6.3), and libmicrohttpd takes the
+ * first and reads what follows as the next request.
+ */
+struct length_scan {
+	const char *first;
+	bool differ;
+};
+
+static enum MHD_Result
+scan_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct length_scan *l = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 && value != NULL &&
+	    strcmp(value, l->first) != 0)
+		l->differ = true;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -393,7 +425,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		atomic_fetch_add(&srv->inflight, 1);
 		/* A declared length over the limit is refused before it is sent. */
 		const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
+		struct length_scan lengths = { .first = cl };
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_length, &lengths);
+		if (lengths.differ) {
+			reply_problem(r, 400, PROBLEM_BAD_REQUEST,
+			    "Content-Length is given more than once, with different values.");
+		} else if (cl != NULL) {
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
@@ -412,11 +449,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (reply_sent(r))
 		return MHD_YES;
-	if (r->body_too_large)
+	if (r->body_too_large) {
 		reply_problem(r, 413, PROBLEM_TOO_LARGE, "The body may have %zu bytes at most.",
 		    srv->cfg->body_limit);
-	else
-		dispatch(r);
+		return MHD_YES;
+	}
+	dispatch(r);
+	/*
+	 * The answer is queued: the database connection goes back now, not once
+	 * the answer is sent. A worker serves its other connections meanwhile,
+	 * and one that waited for a connection held by its own unsent answer
+	 * would wait forever (and, with every worker doing so, so would the
+	 * server).
+	 */
+	if (r->db != NULL) {
+		db_release(srv->pool, r->db);
+		r->db = NULL;
+	}
 	return MHD_YES;
 }
 
@@ -456,6 +505,40 @@ on_completed(
 	atomic_fetch_sub(&srv->inflight, 1);
 }
 
+static int
+hex_value(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/*
+ * Decodes %XX in the path and the query, as libmicrohttpd does, except
+ * %00: a NUL would end the value there, so that "/api/v1/tokens/5%00x"
+ * named token 5 and "limit=5%00x" asked for 5. It is left as sent, and
+ * fails the checks of whatever it is in.
+ */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	char *out = s;
+	for (const char *in = s; *in != '\0';) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2]) && !(in[1] == '0' && in[2] == '0')) {
+			*out++ = (char)(hex_value(in[1]) * 16 + hex_value(in[2]));
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
+/* libmicrohttpd's messages are printf formats (clang checks what is done with them). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -480,6 +563,30 @@ http_start(struct server *srv)
 	 * from epoll set"), which a shutdown must never do.
 	 */
 	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem plain[] = { { MHD_OPTION_END, 0, NULL } };
+	struct MHD_OptionItem https[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, NULL },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, NULL },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	bool tls = cfg->tls_cert[0] != '\0';
+	if (tls) {
+		char err[512];
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_msg(LOG_ERROR,
+			    "TIAOJIE_TLS_CERT is set, but this libmicrohttpd was "
+			    "built without HTTPS");
+			return false;
+		}
+		if (!tls_load(cfg, &srv->tls, err, sizeof(err))) {
+			log_msg(LOG_ERROR, "%s", err);
+			return false;
+		}
+		https[0].ptr_value = srv->tls.cert;
+		https[1].ptr_value = srv->tls.key;
+		flags |= MHD_USE_TLS;
+	}
 
 	if (inet_pton(AF_INET, cfg->listen_host, &v4.sin_addr) == 1) {
 		addr = (struct sockaddr *)&v4;
@@ -500,18 +607,23 @@ http_start(struct server *srv)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_ARRAY, tls ? https : plain,
 	    MHD_OPTION_END);
 	/* clang-format on */
 	if (srv->daemon == NULL) {
 		log_msg(LOG_ERROR,
-		    "cannot listen on %s port %u (in use, or not an address of this host?)",
+		    tls ? "cannot listen on %s port %u (in use, not an address of this host, or "
+			  "a certificate and key that GnuTLS refuses: see the message before)"
+			: "cannot listen on %s port %u (in use, or not an address of this host?)",
 		    cfg->listen_host, cfg->listen_port);
+		tls_free(&srv->tls);
 		return false;
 	}
-	log_msg(LOG_INFO, "listening on %s port %u with %u workers", cfg->listen_host,
-	    cfg->listen_port, cfg->workers);
+	log_msg(LOG_INFO, "listening on %s port %u with %u workers%s", cfg->listen_host,
+	    cfg->listen_port, cfg->workers, tls ? ", HTTPS only" : "");
 	return true;
 }
 
@@ -537,4 +649,5 @@ http_stop(struct server *srv)
 		    atomic_load(&srv->inflight));
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+	tls_free(&srv->tls);
 }

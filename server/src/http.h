@@ -16,6 +16,7 @@
 #include "config.h"
 #include "keyholder.h"
 #include "router.h"
+#include "tls.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -27,6 +28,7 @@ struct metrics;
 struct server {
 	const struct config *cfg;
 	struct MHD_Daemon *daemon;
+	struct tls_files tls; /* when HTTPS: held while the daemon runs */
 	struct db_pool *pool;
 	struct router router;
 	struct metrics *metrics;
@@ -111,6 +113,9 @@ const char *request_param(struct request *r, const char *name);
  */
 bool request_query_known_or_reply(struct request *r, const char *const *allowed);
 
+/* Replies 400 and returns false when there is a query; true without one. */
+bool request_no_query_or_reply(struct request *r);
+
 /*
  * The {id} path parameter, a positive whole number, of an operation on one
  * object; replies 400 and returns NULL for anything else, or for a query.
@@ -122,6 +127,13 @@ const char *request_id_or_reply(struct request *r);
  * confined to (federation staff: theirs), or NULL for no confinement.
  */
 const char *request_scope(const struct request *r);
+
+/*
+ * Runs r's route for a caller already authorised: checks (and for JSON
+ * parses) the body the route takes, then calls its handler; answers 500 if
+ * the handler did not reply.
+ */
+void request_run(struct request *r);
 
 /* Adds a response header (name and value must outlive the request). */
 void request_add_header(struct request *r, const char *name, const char *value);

@@ -88,6 +88,8 @@ queue(struct request *r, unsigned status, const char *content_type, struct MHD_R
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->srv->cfg->tls_cert[0] != '\0')
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	for (unsigned i = 0; i < r->nheaders; i++)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	if (atomic_load(&r->srv->stopping))

@@ -33,6 +33,14 @@ GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 # process's output fails the test that ran the process.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
+# `make memcheck`: every server the tests start runs under Valgrind's memcheck
+# (the command in TIAOJIE_VALGRIND), which makes it exit with VALGRIND_EXIT on
+# any error or leak, and writes its report beside the server's log. Waits
+# and time-outs stretch by TIAOJIE_TIME_SCALE, as everything runs slower.
+VALGRIND = os.environ.get("TIAOJIE_VALGRIND", "").split()
+VALGRIND_EXIT = 99
+TIME_SCALE = float(os.environ.get("TIAOJIE_TIME_SCALE", "1"))
+
 # Standard reason phrases (RFC 9110), used as problem titles.
 TITLES = {
     400: "Bad Request",
@@ -234,7 +242,12 @@ class ServerProcess(LoggedProcess):
         self.returncode = None
 
     def start(self, timeout=30):
-        return self.launch([str(binary_path()), "serve"], self.env, "tiaojie serve", timeout)
+        wrapper = []
+        if VALGRIND:
+            wrapper = VALGRIND + [f"--error-exitcode={VALGRIND_EXIT}",
+                                  f"--log-file={self.logpath.with_suffix('.valgrind')}"]
+        return self.launch(wrapper + [str(binary_path()), "serve"], self.env, "tiaojie serve",
+                           timeout * TIME_SCALE)
 
     def log_lines(self):
         return self.log().splitlines()
@@ -257,6 +270,7 @@ class ServerProcess(LoggedProcess):
         """Signals the server (if still running) and returns its exit status."""
         if self.proc is None:
             return None
+        timeout *= TIME_SCALE
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -266,6 +280,9 @@ class ServerProcess(LoggedProcess):
                 self.proc.wait()
                 raise AssertionError(f"tiaojie serve did not exit within {timeout} s of {sig!r}")
         self.returncode = self.proc.returncode
+        if VALGRIND and self.returncode in (0, VALGRIND_EXIT):
+            report = self.logpath.with_suffix(".valgrind").read_text(errors="replace")
+            assert "ERROR SUMMARY: 0 errors" in report, f"memcheck:\n{report[-12000:]}"
         return self.returncode
 
     def problems(self, json_lines=True):
@@ -362,7 +379,7 @@ class Client:
         self.host = host
         self.port = port
         self.proxy = proxy
-        self.timeout = timeout
+        self.timeout = timeout * TIME_SCALE
         self.source = source
 
     def request(self, method, path, headers=None, body=None, json_body=None, common=True):
@@ -393,6 +410,8 @@ class Client:
         if raw is not None:
             violations = json.loads(raw)
         resp = Response(method, path, r.status, r.reason, r.headers, data, violations)
+        if json_body is not None and r.status < 300:
+            remember_personal(json_body)
         if self.proxy is not None:
             bad = [v for v in violations if v.get("location", [None])[0] == "response"]
             if bad:
@@ -469,7 +488,7 @@ def connection_closed(sock, timeout=5):
 
 def wait_until(predicate, timeout, interval=0.1):
     """Polls predicate until it returns a true value or timeout passes."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * TIME_SCALE
     while True:
         value = predicate()
         if value:
@@ -496,6 +515,29 @@ def remember(*values):
     for v in values:
         if v:
             SECRETS.add(v)
+
+
+# Every personal value the server took from a JSON body (a party's name, ID
+# number, phone and address; summaries, notes, agreements; callers' names and
+# phones): the last check makes sure none of them reached a server log.
+PERSONAL = {}  # value: the member it was sent as
+PERSONAL_MEMBERS = {"id_number", "phone", "address", "summary", "notes", "agreement",
+                    "attendees", "place", "caller_name", "caller_phone"}
+
+
+def remember_personal(value):
+    """Adds the personal members found anywhere in a request body to PERSONAL
+    (a name counts when it is a party's: beside a role or an ID number)."""
+    if isinstance(value, list):
+        for v in value:
+            remember_personal(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            party = k == "name" and ("role" in value or "id_number" in value)
+            if (k in PERSONAL_MEMBERS or party) and isinstance(v, str) and len(v) >= 3:
+                PERSONAL.setdefault(v, k)
+            else:
+                remember_personal(v)
 
 
 def new_password():

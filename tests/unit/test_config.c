@@ -56,6 +56,33 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.referral_hours, 24);
 	ck_assert_uint_eq(c.referral_urgent_hours, 2);
 	ck_assert_uint_eq(c.suppress_below, 5);
+	ck_assert_str_eq(c.tls_cert, "");
+	ck_assert_str_eq(c.tls_key, "");
+}
+END_TEST
+
+/* HTTPS takes a certificate and its key: one without the other is a mistake. */
+START_TEST(test_tls_files_go_together)
+{
+	struct config c;
+	char err[256];
+	ck_assert(!load_with("TIAOJIE_TLS_CERT", "/etc/tiaojie/cert.pem", &c, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "go together"));
+	ck_assert(!load_with("TIAOJIE_TLS_KEY", "/etc/tiaojie/key.pem", &c, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "go together"));
+
+	const struct kv env[] = {
+		{ "TIAOJIE_TLS_CERT", "/etc/tiaojie/cert.pem" },
+		{ "TIAOJIE_TLS_KEY", "/etc/tiaojie/key.pem" },
+		{ "DATABASE_URL", DB_URL },
+		{ NULL, NULL },
+	};
+	fake_env = env;
+	bool ok = config_load(&c, fake_get, err, sizeof(err));
+	fake_env = NULL;
+	ck_assert_msg(ok, "refused: %s", err);
+	ck_assert_str_eq(c.tls_cert, "/etc/tiaojie/cert.pem");
+	ck_assert_str_eq(c.tls_key, "/etc/tiaojie/key.pem");
 }
 END_TEST
 
@@ -434,7 +461,7 @@ START_TEST(test_config_vars_table)
 		}
 		n++;
 	}
-	ck_assert_uint_eq(n, 21);
+	ck_assert_uint_eq(n, 23);
 	ck_assert_uint_eq(required, 1);
 }
 END_TEST
@@ -446,6 +473,7 @@ config_suite(void)
 
 	TCase *tc = tcase_create("load");
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_tls_files_go_together);
 	tcase_add_test(tc, test_database_url_missing);
 	tcase_add_test(tc, test_database_url_empty);
 	tcase_add_test(tc, test_database_url_too_long);

@@ -857,6 +857,44 @@ START_TEST(test_normalise_phone_country_code)
 }
 END_TEST
 
+/*
+ * A canonical form is its own canonical form. A country code given twice
+ * names no number: taken, "86 0086 231 0026" would become 00862310026,
+ * whose canonical form is 2310026.
+ */
+START_TEST(test_normalise_phone_canonical)
+{
+	static const char *const forms[] = {
+		"13800138000",
+		"+86 138 0013 8000",
+		"0086 13800138000",
+		"8613800138000",
+		"0772-2812345",
+		"+86 772 281 2345",
+		"2812345",
+		"+86 0772 281 2345",
+	};
+	static const char *const twice[] = {
+		"8600862310026",
+		"86 0086 231 0026",
+		"+86 0086 231 0026",
+		"0086 0086 231 0026",
+		"+86 0086 138 0013 8000",
+	};
+	char out[32], again[32];
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		ck_assert_msg(blind_normalise(BLIND_PHONE, forms[i], out, sizeof(out)),
+		    "\"%s\" refused", forms[i]);
+		ck_assert_msg(blind_normalise(BLIND_PHONE, out, again, sizeof(again)),
+		    "the canonical form %s of \"%s\" refused", out, forms[i]);
+		ck_assert_str_eq(again, out);
+	}
+	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++)
+		ck_assert_msg(!blind_normalise(BLIND_PHONE, twice[i], out, sizeof(out)),
+		    "\"%s\" accepted as %s", twice[i], out);
+}
+END_TEST
+
 /* The GB 11643 check character of 17 digits, computed here independently. */
 static char
 id_check(const char *d17)
@@ -1113,6 +1151,7 @@ crypt_suite(void)
 	tcase_add_test(tc, test_normalise_phone);
 	tcase_add_test(tc, test_normalise_phone_refused);
 	tcase_add_test(tc, test_normalise_phone_country_code);
+	tcase_add_test(tc, test_normalise_phone_canonical);
 	tcase_add_test(tc, test_normalise_id_number);
 	tcase_add_test(tc, test_normalise_id_number_refused);
 	tcase_add_test(tc, test_blind_deterministic);
