@@ -192,7 +192,7 @@ compose-check:
 	@echo "== docker-compose config"
 	@docker-compose -f docker-compose.yml config -q
 
-# --- memcheck (not part of `make test`: an hour or more) --------------------
+# --- memcheck (not part of `make test`: about 15 minutes on 2 cores) -------
 #
 #   make memcheck  the API tests with every server under Valgrind's memcheck;
 #                  any error or leak (definite or indirect) fails the test that

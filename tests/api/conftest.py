@@ -20,7 +20,24 @@ from support import ROOT, Client, Cluster, PrismProxy, ServerProcess
 def logdir():
     path = tempfile.mkdtemp(prefix="tiaojie-api-tests-")
     yield path
+    if support.VALGRIND:
+        _memcheck.update(support.memcheck_summary(path))
     shutil.rmtree(path, ignore_errors=True)
+
+
+_memcheck = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _memcheck:
+        terminalreporter.write_line("memcheck: " + ", ".join(f"{k} {v:,}" for k, v in _memcheck.items()))
+
+
+def pytest_sessionfinish(session):
+    """Under memcheck an error in a server no test stopped (one killed
+    after its report, say) still fails the run."""
+    if _memcheck.get("errors") and session.exitstatus == 0:
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,27 @@ def sanitizer_reports(text):
     return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
 
 
+def memcheck_summary(logdir):
+    """What Valgrind reported for every server of the run (the .valgrind
+    files in logdir): how many ran, how many were killed before memcheck
+    could report, and the errors and bytes lost of the others."""
+    totals = {"servers": 0, "killed": 0, "errors": 0, "definitely lost": 0,
+              "indirectly lost": 0, "possibly lost": 0, "still reachable": 0}
+    for path in sorted(Path(logdir).glob("*.valgrind")):
+        text = path.read_text(errors="replace")
+        totals["servers"] += 1
+        errors = re.search(r"ERROR SUMMARY: ([\d,]+) errors", text)
+        if errors is None:
+            totals["killed"] += 1
+            continue
+        totals["errors"] += int(errors.group(1).replace(",", ""))
+        for kind in ("definitely lost", "indirectly lost", "possibly lost", "still reachable"):
+            lost = re.search(kind + r": ([\d,]+) bytes", text)
+            if lost is not None:
+                totals[kind] += int(lost.group(1).replace(",", ""))
+    return totals
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -738,6 +759,29 @@ class Installation:
 
     def psql(self, sql):
         return self.cluster.psql(self.db, sql)
+
+    def recompute_rollups(self, *columns):
+        """Computes the statistics tables afresh from the stored cases and
+        referrals, as the triggers would, in a transaction rolled back.
+        Returns the number of rows that differ from the tables as kept,
+        then the value of each of `columns`: SQL expressions over r0 and f0
+        (case_rollup and referral_rollup as they were kept)."""
+        extra = "".join(f", ({c})" for c in columns)
+        out = self.psql(f"""
+            BEGIN;
+            CREATE TEMP TABLE r0 AS SELECT * FROM case_rollup;
+            CREATE TEMP TABLE f0 AS SELECT * FROM referral_rollup;
+            DELETE FROM case_rollup; DELETE FROM referral_rollup;
+            CREATE TEMP TABLE done1 AS SELECT count(case_rollup_add(c, 1)) FROM cases c;
+            CREATE TEMP TABLE done2 AS SELECT count(referral_rollup_add(f, 1)) FROM referrals f;
+            SELECT (SELECT count(*) FROM ((TABLE r0 EXCEPT TABLE case_rollup)
+                    UNION ALL (TABLE case_rollup EXCEPT TABLE r0)) x)
+                 + (SELECT count(*) FROM ((TABLE f0 EXCEPT TABLE referral_rollup)
+                    UNION ALL (TABLE referral_rollup EXCEPT TABLE f0)) x){extra};
+            ROLLBACK;
+        """)
+        differences, *values = out.split("|")
+        return (int(differences), *values)
 
     @classmethod
     @contextlib.contextmanager

@@ -218,23 +218,10 @@ def test_rollups_are_what_the_triggers_would_compute_from_scratch(demo):
     """The statistics kept by the triggers while gen-demo wrote equal those
     computed afresh from the cases, follow-ups, expert requests, referrals and
     declines now stored (in a transaction rolled back)."""
-    out = demo.psql("""
-        BEGIN;
-        CREATE TEMP TABLE r0 AS SELECT * FROM case_rollup;
-        CREATE TEMP TABLE f0 AS SELECT * FROM referral_rollup;
-        DELETE FROM case_rollup; DELETE FROM referral_rollup;
-        CREATE TEMP TABLE done1 AS SELECT count(case_rollup_add(c, 1)) FROM cases c;
-        CREATE TEMP TABLE done2 AS SELECT count(referral_rollup_add(f, 1)) FROM referrals f;
-        SELECT (SELECT count(*) FROM ((TABLE r0 EXCEPT TABLE case_rollup)
-                UNION ALL (TABLE case_rollup EXCEPT TABLE r0)) x)
-             + (SELECT count(*) FROM ((TABLE f0 EXCEPT TABLE referral_rollup)
-                UNION ALL (TABLE referral_rollup EXCEPT TABLE f0)) x),
-               (SELECT count(*) FROM r0), (SELECT sum(experts_assigned) FROM r0 WHERE dim = ''),
-               (SELECT count(*) FROM r0 WHERE dim = '' AND close_days <> '{}'),
-               (SELECT count(*) FROM f0 WHERE dim = '' AND accept_minutes <> '{}');
-        ROLLBACK;
-    """)
-    differences, rows, assigned, closed, accepted = out.split("|")
-    assert differences == "0" and int(rows) > 0, out
+    differences, rows, assigned, closed, accepted = demo.recompute_rollups(
+        "SELECT count(*) FROM r0", "SELECT sum(experts_assigned) FROM r0 WHERE dim = ''",
+        "SELECT count(*) FROM r0 WHERE dim = '' AND close_days <> '{}'",
+        "SELECT count(*) FROM f0 WHERE dim = '' AND accept_minutes <> '{}'")
+    assert differences == 0 and int(rows) > 0, (differences, rows)
     assert int(assigned) > 0, "no expert assigned: the expert_hours histograms went untested"
     assert int(closed) > 0 and int(accepted) > 0, "the close_days or accept_minutes histograms went untested"
