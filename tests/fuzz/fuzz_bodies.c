@@ -20,16 +20,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fuzz_check.h"
 #include "fuzz_server.h"
 #include "validate.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz: %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static bool
 digits_only(const char *s)

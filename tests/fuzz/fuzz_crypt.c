@@ -25,16 +25,9 @@
 #include "crypt.h"
 #include "datakey.h"
 #include "fields.h"
+#include "fuzz_check.h"
 #include "fuzz_keys.h"
 #include "http.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz: %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static struct keyring *keys;
 static const unsigned char *dek = (const unsigned char *)FUZZ_DATA_KEY;

@@ -19,15 +19,8 @@
 
 #include "arena.h"
 #include "csv.h"
+#include "fuzz_check.h"
 #include "roster.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz: %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Is literal an array literal, "{...}" with no brace inside? */
 static bool
