@@ -72,6 +72,7 @@ SRCS := \
 	server/src/router.c \
 	server/src/roster.c \
 	server/src/routes.c \
+	server/src/textfile.c \
 	server/src/tls.c \
 	server/src/validate.c
 MAIN := server/src/main.c

@@ -4,18 +4,17 @@
  * The keyring is one sodium_malloc'd block: locked in memory, guarded,
  * read-only once built, wiped by sodium_free.
  */
-#include "errorf.h"
 #include "crypt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "errorf.h"
+#include "textfile.h"
 
 #define FORMAT_V1     1
 #define KEY_TEXT_MAX  (64 * 1024)
@@ -130,63 +129,23 @@ keyring_parse(const char *text, char *err, size_t errlen)
 	return k;
 }
 
-static char *
-read_key_file(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		errorf(err, errlen,
-		    "TIAOJIE_KEY_FILE %s: %s (create one with 'tiaojie keygen FILE')", path,
-		    strerror(errno));
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errorf(err, errlen, "TIAOJIE_KEY_FILE %s is not a regular file", path);
-		return NULL;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		close(fd);
-		errorf(err, errlen,
-		    "TIAOJIE_KEY_FILE %s may be read or changed by group or others (mode %03o): "
-		    "chmod 600 it",
-		    path, (unsigned)(st.st_mode & 0777));
-		return NULL;
-	}
-	char *text = sodium_malloc(KEY_TEXT_MAX + 1);
-	if (text == NULL) {
-		close(fd);
-		errorf(err, errlen, "cannot allocate locked memory for the keys");
-		return NULL;
-	}
-	size_t len = 0;
-	ssize_t n = 0;
-	while (len < KEY_TEXT_MAX && (n = read(fd, text + len, KEY_TEXT_MAX - len)) > 0)
-		len += (size_t)n;
-	char extra;
-	bool too_long = len == KEY_TEXT_MAX && read(fd, &extra, 1) == 1;
-	close(fd);
-	if (n < 0 || too_long) {
-		errorf(err, errlen, "TIAOJIE_KEY_FILE %s: %s", path,
-		    n < 0 ? strerror(errno) : "longer than any key file");
-		sodium_free(text);
-		return NULL;
-	}
-	text[len] = '\0';
-	return text;
-}
-
 struct keyring *
 keyring_load(const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	const char *path = get("TIAOJIE_KEY_FILE");
 	if (path != NULL && *path != '\0') {
-		char *text = read_key_file(path, err, errlen);
-		if (text == NULL)
+		char *text =
+		    textfile_read("TIAOJIE_KEY_FILE", path, KEY_TEXT_MAX, true, err, errlen);
+		if (text == NULL) {
+			if (errno == ENOENT) {
+				size_t used = strlen(err);
+				snprintf(err + used, errlen - used,
+				    " (create one with 'tiaojie keygen FILE')");
+			}
 			return NULL;
+		}
 		struct keyring *k = keyring_parse(text, err, errlen);
-		sodium_free(text);
+		textfile_free(text, true);
 		if (k == NULL) {
 			size_t used = strlen(err);
 			snprintf(err + used, errlen - used, " (in TIAOJIE_KEY_FILE %s)", path);

@@ -38,7 +38,7 @@ $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ
 
 # Writes the seeds that need the fixed keys (see crypt_seeds.c); run by hand.
 $(FUZZ_BUILD)/crypt-seeds: $(FUZZ_BUILD)/tests/fuzz/crypt_seeds.o $(FUZZ_BUILD)/server/src/crypt.o \
-		$(FUZZ_BUILD)/server/src/errorf.o
+		$(FUZZ_BUILD)/server/src/errorf.o $(FUZZ_BUILD)/server/src/textfile.o
 	@echo "  LD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS)
 

@@ -314,6 +314,8 @@ START_TEST(test_load_key_file_missing)
 	struct keyring *k = load_with(path, "index:" K_A ",v1:" K_B, err, sizeof(err));
 	ck_assert_ptr_null(k);
 	ck_assert_msg(strstr(err, path) != NULL, "err \"%s\" does not name the file", err);
+	ck_assert_msg(
+	    strstr(err, "tiaojie keygen") != NULL, "err \"%s\" does not say how to make one", err);
 
 	/* A directory is not a key file, whatever its mode. */
 	ck_assert_int_eq(chmod(dir, 0700), 0);
@@ -322,6 +324,38 @@ START_TEST(test_load_key_file_missing)
 	ck_assert_msg(strstr(err, "regular file") != NULL, "a directory refused with \"%s\"", err);
 	ck_assert_msg(strstr(err, dir) != NULL, "err \"%s\" does not name the directory", err);
 	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_load_key_file_too_long)
+{
+	/* 64 KiB of keys and comments is read; one byte more is refused. */
+	enum { MAX = 64 * 1024 };
+	char path[64], err[512];
+	ck_assert_int_ge(sodium_init(), 0);
+	const char *keys = "index:" K_A "\nv1:" K_B "\n";
+	char *text = malloc(MAX + 2);
+	ck_assert_ptr_nonnull(text);
+	size_t len = strlen(keys);
+	memcpy(text, keys, len);
+	memset(text + len, '#', MAX - len);
+	text[MAX] = '\0';
+	for (size_t i = len; i < MAX; i += 100)
+		text[i] = '\n';
+	write_key_file(path, text, 0600);
+	struct keyring *k = load_with(path, NULL, err, sizeof(err));
+	ck_assert_msg(k != NULL, "a key file of 64 KiB refused: %s", err);
+	keyring_free(k);
+	unlink(path);
+
+	strcpy(text + MAX, "#");
+	write_key_file(path, text, 0600);
+	k = load_with(path, NULL, err, sizeof(err));
+	unlink(path);
+	free(text);
+	ck_assert_ptr_null(k);
+	ck_assert_msg(strstr(err, "larger than") != NULL && strstr(err, path) != NULL,
+	    "an over-long key file refused with \"%s\"", err);
 }
 END_TEST
 
@@ -1119,6 +1153,7 @@ crypt_suite(void)
 	tcase_add_loop_test(tc, test_load_key_file_loose_mode, 0,
 	    (int)(sizeof(loose_modes) / sizeof(loose_modes[0])));
 	tcase_add_test(tc, test_load_key_file_missing);
+	tcase_add_test(tc, test_load_key_file_too_long);
 	tcase_add_test(tc, test_load_master_key);
 	tcase_add_test(tc, test_load_no_keys);
 	tcase_add_test(tc, test_load_key_file_bad_line);
