@@ -507,6 +507,21 @@ def connection_closed(sock, timeout=5):
         return False
 
 
+def received_until_closed(sock, timeout):
+    """What the peer sends until it closes the connection (EOF or reset) or
+    timeout passes with nothing more."""
+    sock.settimeout(timeout)
+    received = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return received
+            received += data
+    except (ConnectionResetError, socket.timeout):
+        return received
+
+
 def wait_until(predicate, timeout, interval=0.1):
     """Polls predicate until it returns a true value or timeout passes."""
     deadline = time.monotonic() + timeout * TIME_SCALE

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from support import TITLES, assert_problem, connection_closed, raw_connect, read_response
+from support import (
+    TITLES,
+    assert_problem,
+    connection_closed,
+    raw_connect,
+    read_response,
+    received_until_closed,
+)
 
 LIMIT = 1024 * 1024  # TIAOJIE_BODY_LIMIT default, 1M
 GOOD_REGION = {"code": "450300", "name": "桂林市", "level": "city", "parent_code": "450000"}
@@ -353,16 +360,7 @@ def test_query_not_utf8(server, query):
 def test_malformed_request_lines(server, request_bytes):
     with raw_connect(server.port, timeout=5) as s:
         s.sendall(request_bytes)
-        s.settimeout(1.5)
-        received = b""
-        try:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                received += data
-        except (ConnectionResetError, socket.timeout):
-            pass
+        received = received_until_closed(s, 1.5)
     # Either refused outright or answered with a client error.
     assert received == b"" or received.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4", b"HTTP/1.1 505")), received[:200]
 

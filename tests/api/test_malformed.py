@@ -34,6 +34,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
 import pytest
@@ -428,6 +429,7 @@ class World:
 # --- requests --------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
 class Request:
     """One request to send: what it is made of, and what answer it may get.
 
@@ -435,18 +437,15 @@ class Request:
     4xx of its own (not a problem) or by closing the connection.
     """
 
-    __slots__ = ("category", "op", "caller", "method", "target", "headers", "body", "http_layer", "raw")
-
-    def __init__(self, category, op, caller, method, target, headers, body, http_layer=False, raw=None):
-        self.category = category
-        self.op = op
-        self.caller = caller
-        self.method = method
-        self.target = target
-        self.headers = headers
-        self.body = body
-        self.http_layer = http_layer
-        self.raw = raw
+    category: str
+    op: object
+    caller: object
+    method: str
+    target: bytes
+    headers: dict
+    body: object
+    http_layer: bool = False
+    raw: bytes | None = None
 
     def wire(self, n):
         """The request's bytes (n gives it its X-Request-Id)."""

@@ -10,7 +10,15 @@ import subprocess
 
 import pytest
 
-from support import TIME_SCALE, VALGRIND_EXIT, ServerProcess, port_open, raw_connect, sign_in
+from support import (
+    TIME_SCALE,
+    VALGRIND_EXIT,
+    ServerProcess,
+    port_open,
+    raw_connect,
+    received_until_closed,
+    sign_in,
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +93,7 @@ def test_plain_http_to_the_tls_port_gets_no_answer(https_server):
     assert proc.returncode != 0 and proc.stdout == "000", (proc.returncode, proc.stdout, proc.stderr)
     with raw_connect(https_server.port) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-        got = b""
-        try:
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-        except (ConnectionResetError, socket.timeout):
-            pass
+        got = received_until_closed(s, 10)
         assert b"HTTP/" not in got and b"ok" not in got, got
     assert https_server.alive()
 
