@@ -85,6 +85,7 @@ UNIT_SRCS := \
 	tests/unit/test_crypt.c \
 	tests/unit/test_csv.c \
 	tests/unit/test_reply.c \
+	tests/unit/test_roster.c \
 	tests/unit/test_router.c \
 	tests/unit/test_validate.c
 

@@ -32,6 +32,29 @@ roster_read(struct arena *a, const char *text, size_t len, const char *const *co
 	return header_ok ? ROSTER_OK : ROSTER_WRONG_COLUMNS;
 }
 
+/*
+ * An array literal ("{a,b}") of a whole roster, built in b and copied into
+ * the arena at the end: built by arena_printf, each row would copy all the
+ * rows before it (a megabyte roster, gigabytes).
+ */
+static void
+literal_add(struct sbuf *b, const char *item, size_t len)
+{
+	sbuf_append(b, b->len == 0 ? "{" : ",", 1);
+	sbuf_append(b, item, len);
+}
+
+static const char *
+literal_end(struct arena *a, struct sbuf *b)
+{
+	if (b->len == 0)
+		sbuf_append(b, "{", 1);
+	sbuf_append(b, "}", 1);
+	char *out = arena_strndup(a, b->data, b->len);
+	sbuf_free(b);
+	return out;
+}
+
 void
 roster_error(json_t *errors, size_t line, const char *message)
 {
@@ -77,7 +100,7 @@ committee_row_problem(char **f)
 const char *
 roster_committees_check(struct arena *a, const struct csv *csv, json_t *errors)
 {
-	const char *codes = "{";
+	struct sbuf codes = { 0 };
 	for (size_t i = 1; i < csv->nrows; i++) {
 		const struct csv_row *row = &csv->rows[i];
 		const char *why = row->nfields != C_COUNT ? "the line does not have 9 fields"
@@ -85,10 +108,9 @@ roster_committees_check(struct arena *a, const struct csv *csv, json_t *errors)
 		if (why != NULL)
 			roster_error(errors, row->line, why);
 		else
-			codes = arena_printf(
-			    a, "%s%s%s", codes, codes[1] ? "," : "", row->fields[C_REGION]);
+			literal_add(&codes, row->fields[C_REGION], strlen(row->fields[C_REGION]));
 	}
-	return arena_printf(a, "%s}", codes);
+	return literal_end(a, &codes);
 }
 
 static const char *
@@ -101,15 +123,20 @@ or_null(const char *s)
 static const char *
 list_literal(struct arena *a, const char *text, bool (*item_ok)(const char *), size_t max)
 {
-	const char *out = "{";
+	/* The literal is no longer than the text and its braces. */
+	char *out = arena_alloc(a, strlen(text) + 3), *end = out;
+	*end++ = '{';
 	size_t n = 0;
 	char *copy = arena_strdup(a, text), *save = NULL;
 	for (char *item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
 		if (!item_ok(item) || ++n > max)
 			return NULL;
-		out = arena_printf(a, "%s%s%s", out, n > 1 ? "," : "", item);
+		if (n > 1)
+			*end++ = ',';
+		end = stpcpy(end, item);
 	}
-	return arena_printf(a, "%s}", out);
+	strcpy(end, "}");
+	return out;
 }
 
 static bool
@@ -158,7 +185,7 @@ const char *
 roster_mediators_check(
     struct arena *a, const struct csv *csv, json_t *errors, struct mediator_row *rows)
 {
-	const char *ids = "{";
+	struct sbuf ids = { 0 };
 	for (size_t i = 1; i < csv->nrows; i++) {
 		const struct csv_row *row = &csv->rows[i];
 		const char *why = row->nfields != M_COUNT
@@ -168,9 +195,9 @@ roster_mediators_check(
 			roster_error(errors, row->line, why);
 			rows[i].committees = NULL;
 		} else {
-			ids = arena_printf(a, "%s%s%.*s", ids, ids[1] ? "," : "",
-			    (int)(strlen(rows[i].committees) - 2), rows[i].committees + 1);
+			/* The row's own literal, "{1,2}", without its braces. */
+			literal_add(&ids, rows[i].committees + 1, strlen(rows[i].committees) - 2);
 		}
 	}
-	return arena_printf(a, "%s}", ids);
+	return literal_end(a, &ids);
 }

@@ -14,6 +14,7 @@ main(void)
 	srunner_add_suite(sr, crypt_suite());
 	srunner_add_suite(sr, csv_suite());
 	srunner_add_suite(sr, reply_suite());
+	srunner_add_suite(sr, roster_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, validate_suite());
 

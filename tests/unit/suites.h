@@ -12,6 +12,7 @@ Suite *config_suite(void);
 Suite *crypt_suite(void);
 Suite *csv_suite(void);
 Suite *reply_suite(void);
+Suite *roster_suite(void);
 Suite *router_suite(void);
 Suite *validate_suite(void);
 
