@@ -25,8 +25,7 @@
 static bool
 roster_or_reply(struct request *r, const char *const *columns, struct csv *csv)
 {
-	static const char *const no_query[] = { NULL };
-	if (!request_query_known_or_reply(r, no_query))
+	if (!request_no_query_or_reply(r))
 		return false;
 	char err[256];
 	switch (roster_read(r->arena, r->body, r->body_len, columns, csv, err, sizeof(err))) {
@@ -69,18 +68,64 @@ or_null(const char *s)
 	return *s ? s : NULL;
 }
 
-/* Is item a member of the array literal list ("{1,2}")? */
-static bool
-list_has(const char *list, const char *item)
+/*
+ * The values in the first column of res, sorted, so that a roster's rows
+ * are each looked up in them (a loop over both took seconds for a roster
+ * whose thousands of rows named tens of thousands of committees).
+ */
+static int
+text_order(const void *a, const void *b)
 {
-	size_t n = strlen(item);
-	const char *p = list + 1;
-	while (*p && *p != '}') {
-		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '}'))
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char **
+sorted_texts(struct arena *a, const PGresult *res)
+{
+	int n = PQntuples(res);
+	const char **out = arena_alloc(a, ((size_t)n + 1) * sizeof(*out));
+	for (int k = 0; k < n; k++)
+		out[k] = PQgetvalue(res, k, 0);
+	qsort(out, (size_t)n, sizeof(*out), text_order);
+	return out;
+}
+
+static bool
+among(const char *item, const char **sorted, const PGresult *res)
+{
+	return bsearch(&item, sorted, (size_t)PQntuples(res), sizeof(*sorted), text_order) != NULL;
+}
+
+static int
+id_order(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+static long long *
+sorted_ids(struct arena *a, const PGresult *res)
+{
+	int n = PQntuples(res);
+	long long *out = arena_alloc(a, ((size_t)n + 1) * sizeof(*out));
+	for (int k = 0; k < n; k++)
+		out[k] = strtoll(PQgetvalue(res, k, 0), NULL, 10);
+	qsort(out, (size_t)n, sizeof(*out), id_order);
+	return out;
+}
+
+/* Does the array literal list ("{1,2}") name one of the ids in res? */
+static bool
+list_meets(const char *list, const long long *sorted, const PGresult *res)
+{
+	for (const char *p = list + 1; *p != '\0' && *p != '}';) {
+		char *end;
+		long long id = strtoll(p, &end, 10);
+		if (end == p)
+			break; /* not a list of ids: roster.c made it, so never */
+		if (bsearch(&id, sorted, (size_t)PQntuples(res), sizeof(*sorted), id_order))
 			return true;
-		p += strcspn(p, ",}");
-		if (*p == ',')
-			p++;
+		p = end + (*end == ',');
 	}
 	return false;
 }
@@ -129,12 +174,12 @@ import_committees(struct request *r)
 		json_decref(errors);
 		return;
 	}
-	for (int k = 0; k < PQntuples(outside); k++)
-		for (size_t i = 1; i < csv.nrows; i++)
-			if (csv.rows[i].nfields == C_COUNT &&
-			    strcmp(csv.rows[i].fields[C_REGION], PQgetvalue(outside, k, 0)) == 0)
-				roster_error(errors, csv.rows[i].line,
-				    "region_code names no region in your scope");
+	const char **unknown = sorted_texts(r->arena, outside);
+	for (size_t i = 1; i < csv.nrows; i++)
+		if (csv.rows[i].nfields == C_COUNT &&
+		    among(csv.rows[i].fields[C_REGION], unknown, outside))
+			roster_error(
+			    errors, csv.rows[i].line, "region_code names no region in your scope");
 	if (!clean_or_reply(r, errors))
 		return;
 	json_t *ids = json_array();
@@ -161,13 +206,11 @@ import_mediators(struct request *r)
 		json_decref(errors);
 		return;
 	}
+	const long long *unknown = sorted_ids(r->arena, outside);
 	for (size_t i = 1; i < csv.nrows; i++)
-		for (int k = 0; rows[i].committees != NULL && k < PQntuples(outside); k++)
-			if (list_has(rows[i].committees, PQgetvalue(outside, k, 0))) {
-				roster_error(errors, csv.rows[i].line,
-				    "committees names a committee that is not in your scope");
-				break;
-			}
+		if (rows[i].committees != NULL && list_meets(rows[i].committees, unknown, outside))
+			roster_error(errors, csv.rows[i].line,
+			    "committees names a committee that is not in your scope");
 	if (!clean_or_reply(r, errors))
 		return;
 	if (!db_begin_or_reply(r))

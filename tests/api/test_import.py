@@ -155,3 +155,20 @@ def test_county_staff_import_mediators_only_for_their_committees(roster, committ
     assert [e["line"] for e in body["errors"]] == [2]
     ok = send_mediators(roster, roster.fed.auth, M_HEADER + f"\n本区调解员,male,no,,,,,,{committees['450202']}\n")
     assert ok.status == 200 and ok.json()["imported"] == 1
+
+
+def test_every_row_naming_an_unknown_region_or_committee_is_named(roster, committees):
+    """Several unknown values, anywhere in a row's list: each row that names
+    one is listed, in the order of the lines."""
+    known = committees["450202"]
+    rows = [f"调解员甲,female,yes,,no,,,,{known}",
+            f"调解员乙,female,yes,,no,,,,{known};999998",      # line 3
+            f"调解员丙,male,no,,,,,,{known}",
+            f"调解员丁,male,no,,,,,,999997;{known}",            # line 5
+            f"调解员戊,male,no,,,,,,999996;999998;{known}"]     # line 6
+    body = import_problem(send_mediators(roster, roster.admin.auth, M_HEADER + "\n" + "\n".join(rows) + "\n"))
+    assert [e["line"] for e in body["errors"]] == [3, 5, 6]
+    text = HEADER + "\n" + "\n".join(["甲,room,990101,,,,,2022-01-01,", "乙,room,450202,,,,,2022-01-01,",
+                                      "丙,room,990102,,,,,2022-01-01,", "丁,room,990101,,,,,2022-01-01,"]) + "\n"
+    body = import_problem(send(roster, roster.admin.auth, text))
+    assert [e["line"] for e in body["errors"]] == [2, 4, 5]
