@@ -31,9 +31,8 @@ year_or_reply(struct request *r)
 static void
 targets_get(struct request *r)
 {
-	static const char *const no_query[] = { NULL };
 	const char *year;
-	if (!request_query_known_or_reply(r, no_query) || (year = year_or_reply(r)) == NULL)
+	if (!request_no_query_or_reply(r) || (year = year_or_reply(r)) == NULL)
 		return;
 	const char *params[] = { year, request_scope(r) };
 	PGresult *res = db_query_or_reply(r, SQL_TARGETS_GET, params);
